@@ -1,26 +1,170 @@
-"""The ``learn-compress`` console script."""
+"""The ``learn-compress`` console script: ``train``, ``evaluate`` and ``bench``.
+
+::
+
+    learn-compress train --model small_cnn --data synthetic --epochs 10 --out runs/cnn
+    learn-compress train --model wrn16_1 --data PATH/cifar10 --normalization cifar10 --out runs/wrn
+    learn-compress evaluate --checkpoint PATH/resnet20-12fca82f.th --data PATH/cifar10/test.npz
+    learn-compress bench --suite quick --out results/ --data-root PATH
+
+``train`` runs unchanged under ``torchrun --nproc_per_node N -m learn_compress.cli train ...``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ast
+import json
+import logging
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
+from lab_common import cleanup_distributed, init_distributed, is_main_process, seed_everything
 from lab_common.bench import add_bench_arguments, bench_main
 
 from . import __version__, bench
+from .data import NORMALIZATIONS, CifarDataset, load_image_arrays, stratified_subset
+from .evaluation import evaluate
+from .models import build_model, load_classifier
+from .registry import MODELS
+from .trainer import OPTIMIZERS, SCHEDULES, ClassifierTrainer, TrainConfig
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="learn-compress", description=__doc__)
+    parser = argparse.ArgumentParser(prog="learn-compress", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_train_arguments(commands.add_parser("train", help="train a classifier (single process or torchrun)"))
+    _add_evaluate_arguments(commands.add_parser("evaluate", help="top-1/top-5/per-class accuracy of a checkpoint"))
     add_bench_arguments(commands.add_parser("bench", help="run the benchmark suite"))
     return parser
 
 
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data",
+        default="synthetic",
+        help="synthetic[:N], a .npz file, a cifar-10-batches-py folder or a folder with train/test .npz files",
+    )
+    parser.add_argument("--normalization", choices=sorted(NORMALIZATIONS), default=None)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = TrainConfig()
+    parser.add_argument("--model", required=True, help=f"one of: {', '.join(MODELS.names())}")
+    parser.add_argument(
+        "--model-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="constructor argument of the model (repeatable), e.g. --model-arg width=0.5",
+    )
+    _add_data_arguments(parser)
+    parser.add_argument("--test-data", default=None, help="evaluation data (default: the test split of --data)")
+    parser.add_argument("--train-subset", type=int, default=None, help="stratified subset of N training images")
+    parser.add_argument("--test-subset", type=int, default=None, help="stratified subset of N test images")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
+    parser.add_argument("--lr", type=float, default=defaults.lr)
+    parser.add_argument("--momentum", type=float, default=defaults.momentum)
+    parser.add_argument("--nesterov", action="store_true")
+    parser.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
+    parser.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule)
+    parser.add_argument("--milestones", type=int, nargs="*", default=list(defaults.milestones))
+    parser.add_argument("--gamma", type=float, default=defaults.gamma)
+    parser.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
+    parser.add_argument("--num-workers", type=int, default=0)
+    parser.add_argument("--out", required=True, help="folder for last.pt, best.pt and history.json")
+    parser.add_argument("--resume", default=None, help="checkpoint to continue from (e.g. OUT/last.pt)")
+
+
+def _add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", required=True, help="a checkpoint of `train` or an akamaster resnet*.th file")
+    _add_data_arguments(parser)
+    parser.add_argument("--split", choices=("train", "test"), default="test")
+    parser.add_argument("--subset", type=int, default=None, help="stratified subset of N images (seeded by --seed)")
+    parser.add_argument("--batch-size", type=int, default=256)
+
+
+def parse_model_args(items: Sequence[str]) -> dict[str, Any]:
+    """``["width=0.5", "num_classes=100"]`` -> ``{"width": 0.5, "num_classes": 100}`` (literals, else strings)."""
+    kwargs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--model-arg expects KEY=VALUE, got {item!r}")
+        try:
+            kwargs[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            kwargs[key] = value
+    return kwargs
+
+
+def _dataset(source: str, split: str, subset: int | None, seed: int, train: bool, normalization: str):
+    arrays = load_image_arrays(source, split)
+    if subset is not None:
+        arrays = stratified_subset(arrays, subset, seed)
+    return CifarDataset(arrays, train=train, normalization=normalization)
+
+
+def train(args: argparse.Namespace) -> None:
+    try:  # fail on a typo before any data is read
+        MODELS.get(args.model)
+    except KeyError as error:
+        raise SystemExit(error.args[0]) from None
+    context = init_distributed(args.device)
+    try:
+        seed_everything(args.seed)
+        normalization = args.normalization or "cifar10"
+        train_data = _dataset(args.data, "train", args.train_subset, args.seed, True, normalization)
+        test_data = _dataset(args.test_data or args.data, "test", args.test_subset, args.seed, False, normalization)
+        kwargs = {"num_classes": train_data.num_classes, **parse_model_args(args.model_arg)}
+        model = build_model(args.model, **kwargs)
+        config = TrainConfig(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            optimizer=args.optimizer,
+            lr=args.lr,
+            momentum=args.momentum,
+            nesterov=args.nesterov,
+            weight_decay=args.weight_decay,
+            schedule=args.schedule,
+            milestones=args.milestones,
+            gamma=args.gamma,
+            amp=args.amp,
+            num_workers=args.num_workers,
+            seed=args.seed,
+        )
+        model_config = {"name": args.model, "kwargs": kwargs, "normalization": normalization}
+        trainer = ClassifierTrainer(model, config, context.device, args.out, model_config, quiet=args.quiet)
+        history = trainer.fit(train_data, test_data, resume=args.resume)
+        if is_main_process():
+            (Path(args.out) / "history.json").write_text(json.dumps(history.records, indent=2) + "\n")
+            print(json.dumps(history[-1]))
+    finally:
+        cleanup_distributed()
+
+
+def evaluate_command(args: argparse.Namespace) -> None:
+    model, normalization = load_classifier(args.checkpoint)
+    data = _dataset(args.data, args.split, args.subset, args.seed, False, args.normalization or normalization)
+    metrics = evaluate(model.to(args.device), data, args.device, args.batch_size, quiet=args.quiet)
+    print(json.dumps({"checkpoint": str(args.checkpoint), "normalization": data.normalization, **metrics}))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    if args.command == "bench":
+    logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO, format="%(message)s")
+    if args.command == "train":
+        train(args)
+    elif args.command == "evaluate":
+        evaluate_command(args)
+    else:
         bench_main(bench.PACKAGE, bench.build_cases, args=args)
 
 

@@ -1,0 +1,78 @@
+"""The console script (train / evaluate) and the benchmark rows of the foundation."""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from functools import partial
+
+import pytest
+
+from lab_common import run_suite, validate_results
+from learn_compress import bench
+from learn_compress.cli import main, parse_model_args
+from learn_compress.trainer import TrainConfig
+
+
+def test_train_then_evaluate_the_checkpoint(tmp_path, capsys):
+    out = tmp_path / "run"
+    common = ["--data", "synthetic:100", "--quiet", "--seed", "3"]
+    main(
+        ["train", "--model", "small_cnn", "--model-arg", "width=4", "--epochs", "2", "--batch-size", "25"]
+        + ["--milestones", "2", "--out", str(out), *common]
+    )
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    history = json.loads((out / "history.json").read_text())
+    assert [r["epoch"] for r in history] == [1, 2] and history[-1] == last
+    assert history[1]["lr"] == pytest.approx(0.01)  # x0.1 from milestone epoch 2
+    main(["evaluate", "--checkpoint", str(out / "last.pt"), *common])
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["top1"] == pytest.approx(last["test_top1"]) and metrics["n"] == 100
+    assert metrics["normalization"] == "cifar10" and len(metrics["per_class"]) == 10
+
+
+def test_parse_model_args():
+    assert parse_model_args(["width=0.5", "num_classes=100", "name=abc"]) == {
+        "width": 0.5,
+        "num_classes": 100,
+        "name": "abc",
+    }
+    with pytest.raises(SystemExit, match="KEY=VALUE"):
+        parse_model_args(["width"])
+
+
+def test_quick_suite_rows(tmp_path, monkeypatch):
+    monkeypatch.setitem(bench.SYNTHETIC_RECIPES, "quick", TrainConfig(epochs=1, batch_size=50, schedule="constant"))
+    monkeypatch.setattr(bench, "run_synthetic", partial(bench.run_synthetic, n_train=100, n_test=100))
+    cases = bench.build_cases(argparse.Namespace(suite="quick"))
+    assert [(c.method, c.dataset, list(c.requires)) for c in cases] == [
+        ("FP", "cifar10", ["cifar10"]),
+        ("FP", "synthetic", []),
+    ]
+    results = run_suite("learn-compress", "quick", cases, tmp_path / "out", data_root=tmp_path)
+    assert validate_results(results) == []
+    cifar, synthetic = results["records"]
+    assert cifar["status"] == "skipped" and "cifar10" in cifar["reason"]
+    assert synthetic["status"] == "ok" and 0.0 <= synthetic["metrics"]["top1"] <= 100.0
+    assert synthetic["cost"]["params"] > 0 and synthetic["config"]["train_images"] == 100
+    assert "## synthetic" in (tmp_path / "out" / "results.md").read_text()
+
+
+def test_paper_suite_lists_three_pretrained_networks():
+    cases = bench.build_cases(argparse.Namespace(suite="paper"))
+    assert [c.method for c in cases if c.dataset == "cifar10"] == ["FP", "FP-ResNet-32", "FP-ResNet-56"]
+
+
+@pytest.mark.slow
+def test_train_runs_under_torchrun(tmp_path):
+    """Two gloo processes on the CPU: one history, written once by rank 0."""
+    out = tmp_path / "ddp"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "learn_compress.cli"]
+    command += ["train", "--model", "small_cnn", "--model-arg", "width=4", "--data", "synthetic:200", "--epochs", "2"]
+    command += ["--batch-size", "25", "--out", str(out), "--quiet"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    history = json.loads((out / "history.json").read_text())
+    assert [r["epoch"] for r in history] == [1, 2] and (out / "last.pt").is_file()
