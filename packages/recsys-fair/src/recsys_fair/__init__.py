@@ -3,8 +3,58 @@
 Methods: FDA (fairness-aware data augmentation), MEGCF (multimodal entity graph
 collaborative filtering), JMP-GCF (multi-grained popularity-aware graph collaborative
 filtering), with MF and LightGCN baselines.
+
+The shared foundation (``recsys-common.md``): :class:`InteractionData` and its readers
+(:func:`load_movielens`, :func:`load_ngcf`, :func:`load_megcf`), splits, the synthetic generator
+(:func:`synthetic_interactions`), samplers, :func:`normalized_adjacency`, the evaluators
+(:func:`evaluate_full_sort`, :func:`evaluate_sampled`) with ranking and fairness metrics, the
+:class:`Trainer`, and the registered models ``MF``, ``LightGCN``, ``LightGCN-PyG`` and ``MostPop``.
 """
+
+from .data import (
+    InteractionData,
+    PairwiseSampler,
+    SyntheticConfig,
+    UserBatchSampler,
+    holdout_from_train,
+    load_megcf,
+    load_movielens,
+    load_ngcf,
+    split_leave_one_out,
+    split_random,
+    synthetic_interactions,
+)
+from .evaluation import Evaluation, evaluate_full_sort, evaluate_sampled
+from .models import MF, LightGCN, LightGCNPyG, MostPopular, normalized_adjacency, propagate
+from .registry import MODELS
+from .training import Trainer, build_model, make_sampler
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "MF",
+    "MODELS",
+    "Evaluation",
+    "InteractionData",
+    "LightGCN",
+    "LightGCNPyG",
+    "MostPopular",
+    "PairwiseSampler",
+    "SyntheticConfig",
+    "Trainer",
+    "UserBatchSampler",
+    "__version__",
+    "build_model",
+    "evaluate_full_sort",
+    "evaluate_sampled",
+    "holdout_from_train",
+    "load_megcf",
+    "load_movielens",
+    "load_ngcf",
+    "make_sampler",
+    "normalized_adjacency",
+    "propagate",
+    "split_leave_one_out",
+    "split_random",
+    "synthetic_interactions",
+]

@@ -26,6 +26,7 @@ release's two updates per iteration.
 
 from __future__ import annotations
 
+import abc
 import copy
 import dataclasses
 import logging
@@ -301,7 +302,7 @@ def _as_dataset(data: Dataset | DataLoader | tuple[torch.Tensor, torch.Tensor]) 
     return data
 
 
-class DataFreeQuantization:
+class DataFreeQuantization(abc.ABC):
     """Shared machinery of AdaSG and GDFQ: players, optimisers, schedules, calibration, ``fit``.
 
     Subclasses implement only :meth:`generator_loss` and :meth:`quantized_loss` and say with
@@ -356,13 +357,15 @@ class DataFreeQuantization:
 
     # -- the two losses: the only difference between AdaSG and GDFQ --------------------------
 
+    @abc.abstractmethod
     def generator_loss(
         self, p: torch.Tensor, q: torch.Tensor | None, y: torch.Tensor, loss_bns: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        raise NotImplementedError
+        """G's loss and its logged terms from P's and Q's logits on generated images."""
 
+    @abc.abstractmethod
     def quantized_loss(self, p: torch.Tensor, q: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Q's loss from P's and Q's logits on generated images."""
 
     # -- one iteration ------------------------------------------------------------------------
 
