@@ -254,7 +254,7 @@ def test_official_ema_with_too_few_calibration_updates_is_rejected(teacher):
 
 def test_gdfq_differs_from_adasg_only_in_the_two_losses():
     def own(cls):
-        return {k for k in vars(cls) if not k.startswith("__")}
+        return {k for k in vars(cls) if not k.startswith("_")}
 
     assert own(AdaSG) == own(GDFQ) == {"generator_uses_q", "generator_loss", "quantized_loss"}
     assert issubclass(AdaSG, DataFreeQuantization) and issubclass(GDFQ, DataFreeQuantization)
