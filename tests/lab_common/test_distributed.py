@@ -60,7 +60,10 @@ def test_two_process_gloo_all_reduce_and_ddp_step_agree():
     world_size = 2
     manager = mp.Manager()
     results = manager.dict()
-    mp.spawn(_worker, args=(world_size, _free_port(), results), nprocs=world_size, join=True)
+    # fork: the worker need not be importable by module name (pytest imports tests with importlib)
+    mp.start_processes(
+        _worker, args=(world_size, _free_port(), results), nprocs=world_size, join=True, start_method="fork"
+    )
     first, second = results[0], results[1]
     assert torch.allclose(first["mean"], torch.tensor([0.5, 5.0]))
     assert torch.equal(first["mean"], second["mean"])
