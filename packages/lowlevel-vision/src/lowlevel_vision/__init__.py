@@ -27,11 +27,12 @@ from .data import (  # noqa: E402
     SyntheticStereo,
 )
 from .io import DatasetError, read_image, write_png  # noqa: E402
+from .losses import charbonnier_loss, frequency_l1, total_variation  # noqa: E402
 from .metrics import psnr, ssim, stereo_metrics  # noqa: E402
-from .models import InputModel, Monocular, MonoUNet  # noqa: E402
+from .models import InputModel, Monocular, MonoUNet, RLEDNet, RLEDNetNoLSRB, StereoIRR, SufrinNet  # noqa: E402
 from .registry import MODELS  # noqa: E402
 from .tiling import tiled_forward  # noqa: E402
-from .training import TrainConfig, Trainer, charbonnier  # noqa: E402
+from .training import TrainConfig, Trainer  # noqa: E402
 
 __all__ = [
     "LOL",
@@ -51,13 +52,19 @@ __all__ = [
     "StereoRain",
     "StereoRainFolders",
     "StereoSRFolders",
+    "RLEDNet",
+    "RLEDNetNoLSRB",
+    "StereoIRR",
+    "SufrinNet",
     "SufrinNetFolders",
     "SyntheticMono",
     "SyntheticStereo",
     "TrainConfig",
     "Trainer",
     "__version__",
-    "charbonnier",
+    "charbonnier_loss",
+    "frequency_l1",
+    "total_variation",
     "psnr",
     "read_image",
     "ssim",
