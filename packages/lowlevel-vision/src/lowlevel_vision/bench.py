@@ -622,8 +622,12 @@ def run(args: argparse.Namespace) -> dict:
 def parser() -> argparse.ArgumentParser:
     """DESIGN.md's benchmark options plus ``--ablations`` (also train the ablation rows)."""
     result = bench_parser(PACKAGE)
-    result.add_argument("--ablations", action="store_true", help="also run the ablation rows (over the budget)")
+    add_ablations_argument(result)
     return result
+
+
+def add_ablations_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ablations", action="store_true", help="also run the ablation rows (over the budget)")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

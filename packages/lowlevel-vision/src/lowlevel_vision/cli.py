@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--overwrite", action="store_true")
     _common(restore)
 
-    add_bench_arguments(commands.add_parser("bench", help="run the benchmark suite"))
+    bench_command = commands.add_parser("bench", help="run the benchmark suite")
+    add_bench_arguments(bench_command)
+    bench.add_ablations_argument(bench_command)
     return parser
 
 
