@@ -7,7 +7,7 @@ import kornia
 import pytest
 import torch
 
-from lab_common import load_checkpoint, save_checkpoint, seed_everything
+from lab_common import count_parameters, load_checkpoint, save_checkpoint, seed_everything
 from lowlevel_vision.data.degrade import LowLight
 from lowlevel_vision.data.synthetic import LayeredStereoScenes
 from lowlevel_vision.losses import RLEDNetLoss, rlednet_loss
@@ -49,17 +49,8 @@ MICRO = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: intra-op threading only adds overhead here (and spins badly on a shared CPU)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def n_params(module: torch.nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
+# one torch thread per test: tests/lowlevel_vision/conftest.py
+n_params = count_parameters
 
 
 def matrix_rank(x: torch.Tensor) -> int:

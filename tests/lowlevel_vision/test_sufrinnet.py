@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from lab_common import seed_everything
+from lab_common import count_parameters, seed_everything
 from lowlevel_vision.losses import sufrinnet_loss
 from lowlevel_vision.models.monocular import Monocular
 from lowlevel_vision.models.sufrinnet import (
@@ -19,17 +19,8 @@ from lowlevel_vision.registry import MODELS
 TINY = {"base_channels": 4, "depth": (1, 1, 1, 1, 1)}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: intra-op threading only adds overhead here (and spins badly on a shared CPU)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def n_params(module: torch.nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
+# one torch thread per test: tests/lowlevel_vision/conftest.py
+n_params = count_parameters
 
 
 def tiny_model(seed: int = 0, **overrides) -> SufrinNet:
