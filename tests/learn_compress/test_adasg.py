@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lab_common import CheckpointError
 from learn_compress.models.adasg import (
     GDFQ,
     AdaSG,
@@ -276,3 +277,19 @@ def test_minmax_ptq_at_eight_bits_matches_full_precision(teacher, test_set):
         assert all(float(a.x_max) > 0 and int(a.updates) == 2 for a in acts) and "seconds" in history[0]
     with pytest.raises(ConfigError):
         MinMax(teacher, 4, 4, calib="uniform").fit()
+
+
+def test_game_checkpoint_resumes_exactly(teacher, test_set, tmp_path):
+    straight = AdaSG(teacher, 4, 4, **FAST)
+    straight.fit(test_set, epochs=3, iters_per_epoch=3)
+
+    first = AdaSG(teacher, 4, 4, **FAST)
+    first.fit(test_set, epochs=2, iters_per_epoch=3, checkpoint_dir=tmp_path)
+    resumed = AdaSG(teacher, 4, 4, **{**FAST, "seed": 5})  # another initialisation, overwritten by the resume
+    resumed.fit(test_set, epochs=3, iters_per_epoch=3, resume=tmp_path / "last.pt")
+
+    assert [r["loss_q"] for r in resumed.history] == [r["loss_q"] for r in straight.history]
+    assert resumed.history[-1]["test_top1"] == straight.history[-1]["test_top1"]
+    assert same(params(resumed.quantized), params(straight.quantized))
+    with pytest.raises(CheckpointError, match="AdaSG W4A4, not GDFQ W4A4"):
+        GDFQ(teacher, 4, 4, **FAST).fit(epochs=3, iters_per_epoch=3, resume=tmp_path / "last.pt")

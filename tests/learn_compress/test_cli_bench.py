@@ -9,7 +9,7 @@ from functools import partial
 
 import pytest
 
-from lab_common import run_suite, validate_results
+from lab_common import load_checkpoint, run_suite, validate_results
 from learn_compress import bench
 from learn_compress.cli import main, parse_model_args
 from learn_compress.trainer import TrainConfig
@@ -45,7 +45,7 @@ def test_parse_model_args():
 def test_quick_suite_rows(tmp_path, monkeypatch):
     monkeypatch.setitem(bench.SYNTHETIC_RECIPES, "quick", TrainConfig(epochs=1, batch_size=50, schedule="constant"))
     monkeypatch.setattr(bench, "run_synthetic", partial(bench.run_synthetic, n_train=100, n_test=100))
-    cases = bench.build_cases(argparse.Namespace(suite="quick"))
+    cases = [c for c in bench.build_cases(argparse.Namespace(suite="quick")) if c.method == "FP"]
     assert [(c.method, c.dataset, list(c.requires)) for c in cases] == [
         ("FP", "cifar10", ["cifar10"]),
         ("FP", "synthetic", []),
@@ -61,7 +61,20 @@ def test_quick_suite_rows(tmp_path, monkeypatch):
 
 def test_paper_suite_lists_three_pretrained_networks():
     cases = bench.build_cases(argparse.Namespace(suite="paper"))
-    assert [c.method for c in cases if c.dataset == "cifar10"] == ["FP", "FP-ResNet-32", "FP-ResNet-56"]
+    assert [c.method for c in cases if c.method.startswith("FP") and c.dataset == "cifar10"] == [
+        "FP",
+        "FP-ResNet-32",
+        "FP-ResNet-56",
+    ]
+
+
+def test_quick_suite_has_adasg_rows_at_both_bit_widths():
+    cases = bench.build_cases(argparse.Namespace(suite="quick"))
+    names = [c.method for c in cases]
+    for tag in ("W4A4", "W3A3"):
+        assert {f"AdaSG-{tag}", f"GDFQ-{tag}", f"MinMax-{tag}"} <= set(names)
+        adasg = next(c for c in cases if c.method == f"AdaSG-{tag}")
+        assert adasg.baseline == f"GDFQ-{tag}" and adasg.requires == ["cifar10"]
 
 
 @pytest.mark.slow
@@ -76,3 +89,23 @@ def test_train_runs_under_torchrun(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     history = json.loads((out / "history.json").read_text())
     assert [r["epoch"] for r in history] == [1, 2] and (out / "last.pt").is_file()
+
+
+@pytest.mark.parametrize("method", ["adasg", "minmax"])
+def test_quantize_a_trained_checkpoint(tmp_path, capsys, method):
+    fp = tmp_path / "fp"
+    data = ["--data", "synthetic:60", "--quiet"]
+    main(["train", "--model", "small_cnn", "--model-arg", "width=4", "--epochs", "1", "--out", str(fp), *data])
+    out = tmp_path / method
+    game = ["--recipe", "cpu", "--epochs", "2", "--iters-per-epoch", "2", "--ema-mode", "standard"]
+    main(
+        ["quantize", method, "--checkpoint", str(fp / "last.pt"), "--wbits", "4", "--abits", "4"]
+        + ["--test-data", "synthetic:60", "--out", str(out), "--quiet", *(game if method == "adasg" else [])]
+    )
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    history = json.loads((out / "history.json").read_text())
+    assert history[-1] == last and 0.0 <= last["test_top1"] <= 100.0
+    assert len(history) == (2 if method == "adasg" else 1)
+    quantized = load_checkpoint(out / "quantized.pt")
+    assert quantized["config"]["wbits"] == 4 and any(k.endswith("x_max") for k in quantized["state"]["model"])
+    assert (out / "last.pt").is_file() == (method == "adasg")

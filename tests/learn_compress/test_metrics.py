@@ -3,7 +3,17 @@ import math
 import pytest
 import torch
 
-from learn_compress.metrics import best_and_final, correct_topk, per_class_accuracy, top1, topk_accuracy
+from learn_compress.metrics import (
+    best_and_final,
+    binary_prf,
+    cer,
+    correct_topk,
+    levenshtein,
+    per_class_accuracy,
+    top1,
+    topk_accuracy,
+    wer,
+)
 
 
 def test_topk_by_hand():
@@ -33,3 +43,31 @@ def test_best_and_final():
 def test_shape_mismatch_raises():
     with pytest.raises(ValueError, match="expected logits"):
         correct_topk(torch.zeros(3, 4), torch.zeros(2, dtype=torch.long))
+
+
+def test_levenshtein_hand_computed():
+    assert levenshtein("kitten", "sitting") == 3
+    assert levenshtein("", "abc") == 3
+    assert levenshtein(["bin", "blue"], ["bin", "red", "blue"]) == 1
+
+
+def test_cer_and_wer_are_corpus_ratios_after_normalisation():
+    refs = ["bin blue at f two now", "set red"]
+    hyps = ["Bin  blue at s two now", "set"]
+    # characters: 1 substitution (f->s) + 4 deletions (" red") over 21 + 7 reference characters
+    assert cer(refs, hyps) == pytest.approx(5 / 28)
+    # words: 1 substitution + 1 deletion over 6 + 2 reference words
+    assert wer(refs, hyps) == pytest.approx(2 / 8)
+    with pytest.raises(ValueError, match="empty"):
+        cer([], [])
+
+
+def test_binary_prf_hand_computed_and_never_nan():
+    scores = binary_prf([1, 1, 0, 0, 1], [1, 0, 0, 1, 1])
+    assert scores["precision"] == pytest.approx(2 / 3)
+    assert scores["recall"] == pytest.approx(2 / 3)
+    assert scores["f1"] == pytest.approx(2 / 3)
+    assert scores["macro_f1"] == pytest.approx((2 / 3 + 1 / 2) / 2)
+    assert scores["accuracy"] == pytest.approx(3 / 5)
+    none_predicted = binary_prf([1, 0, 0], [0, 0, 0])
+    assert none_predicted["precision"] == 0.0 and none_predicted["f1"] == 0.0

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from lab_common import BenchCase, BenchContext, CaseResult, bench_main, count_parameters, timed
 
+from .benchmarks import adasg, lipformer, switokd, toat
 from .data import CifarDataset, load_cifar_npz, make_synthetic_images
 from .evaluation import evaluate
 from .models import build_model, load_akamaster
@@ -112,6 +113,8 @@ def build_cases(args: argparse.Namespace) -> list[BenchCase]:
             config={"model": "small_cnn"},
         )
     )
+    for method in (adasg, switokd, lipformer, toat):
+        cases.extend(method.build_cases(args.suite))
     return cases
 
 

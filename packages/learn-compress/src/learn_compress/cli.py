@@ -1,10 +1,12 @@
-"""The ``learn-compress`` console script: ``train``, ``evaluate`` and ``bench``.
+"""The ``learn-compress`` console script: ``train``, ``evaluate``, ``quantize`` and ``bench``.
 
 ::
 
     learn-compress train --model small_cnn --data synthetic --epochs 10 --out runs/cnn
     learn-compress train --model wrn16_1 --data PATH/cifar10 --normalization cifar10 --out runs/wrn
     learn-compress evaluate --checkpoint PATH/resnet20-12fca82f.th --data PATH/cifar10/test.npz
+    learn-compress quantize adasg --checkpoint PATH/resnet20-12fca82f.th --wbits 4 --abits 4 \
+        --test-data PATH/cifar10/test.npz --recipe cpu --out runs/adasg-w4a4
     learn-compress bench --suite quick --out results/ --data-root PATH
 
 ``train`` runs unchanged under ``torchrun --nproc_per_node N -m learn_compress.cli train ...``.
@@ -20,13 +22,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lab_common import cleanup_distributed, init_distributed, is_main_process, seed_everything
+from lab_common import cleanup_distributed, init_distributed, is_main_process, save_checkpoint, seed_everything
 from lab_common.bench import add_bench_arguments, bench_main
 
 from . import __version__, bench
 from .data import NORMALIZATIONS, CifarDataset, load_image_arrays, stratified_subset
 from .evaluation import evaluate
-from .models import build_model, load_classifier
+from .models import GDFQ, AdaSG, GameConfig, MinMax, build_model, load_classifier
 from .registry import MODELS
 from .trainer import OPTIMIZERS, SCHEDULES, ClassifierTrainer, TrainConfig
 
@@ -37,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _add_train_arguments(commands.add_parser("train", help="train a classifier (single process or torchrun)"))
     _add_evaluate_arguments(commands.add_parser("evaluate", help="top-1/top-5/per-class accuracy of a checkpoint"))
+    _add_quantize_arguments(commands.add_parser("quantize", help="data-free quantization (AdaSG, GDFQ, MinMax)"))
     add_bench_arguments(commands.add_parser("bench", help="run the benchmark suite"))
     return parser
 
@@ -89,6 +92,64 @@ def _add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", choices=("train", "test"), default="test")
     parser.add_argument("--subset", type=int, default=None, help="stratified subset of N images (seeded by --seed)")
     parser.add_argument("--batch-size", type=int, default=256)
+
+
+GAMES = {"adasg": AdaSG, "gdfq": GDFQ}
+RECIPES = {"paper": GameConfig, "cpu": GameConfig.cpu_recipe}
+
+
+def _add_quantize_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("method", choices=(*GAMES, "minmax"))
+    parser.add_argument("--checkpoint", required=True, help="the full-precision network (`train` or akamaster file)")
+    parser.add_argument("--wbits", type=int, default=4)
+    parser.add_argument("--abits", type=int, default=4)
+    parser.add_argument(
+        "--recipe", choices=sorted(RECIPES), default="paper", help="paper: 400 x 200 iterations; cpu: 8 x 100"
+    )
+    parser.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
+    parser.add_argument("--iters-per-epoch", type=int, default=None, help="override the recipe's iterations")
+    parser.add_argument(
+        "--ema-mode",
+        choices=("official", "standard"),
+        default="official",
+        help="activation-range EMA: the release's (needs >= 200 calibration updates) or the textbook one",
+    )
+    parser.add_argument("--test-data", default=None, help="evaluation images: a .npz file or a CIFAR folder")
+    parser.add_argument("--test-subset", type=int, default=None, help="stratified subset of N test images")
+    parser.add_argument("--out", required=True, help="folder for last.pt, quantized.pt and history.json")
+    parser.add_argument("--resume", default=None, help="game checkpoint to continue from (e.g. OUT/last.pt)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def quantize_command(args: argparse.Namespace) -> None:
+    """Quantize ``--checkpoint`` data-free and write the quantized weights and the per-epoch history."""
+    model, normalization = load_classifier(args.checkpoint)
+    test_data = None
+    if args.test_data is not None:
+        test_data = _dataset(args.test_data, "test", args.test_subset, args.seed, False, normalization)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.method == "minmax":
+        method = MinMax(model, args.wbits, args.abits, device=args.device, seed=args.seed)
+        quantized, history = method.fit(test_data)
+    else:
+        config = RECIPES[args.recipe](seed=args.seed, ema_mode=args.ema_mode)
+        method = GAMES[args.method](model, args.wbits, args.abits, config=config, device=args.device)
+        quantized, history = method.fit(
+            test_data, args.epochs, args.iters_per_epoch, quiet=args.quiet, checkpoint_dir=out, resume=args.resume
+        )
+    config = {
+        "method": args.method,
+        "wbits": args.wbits,
+        "abits": args.abits,
+        "source_checkpoint": str(args.checkpoint),
+        "normalization": normalization,
+    }
+    save_checkpoint(out / "quantized.pt", {"model": quantized.state_dict()}, config)
+    (out / "history.json").write_text(json.dumps(history.records, indent=2) + "\n")
+    print(json.dumps(history[-1]))
 
 
 def parse_model_args(items: Sequence[str]) -> dict[str, Any]:
@@ -164,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         train(args)
     elif args.command == "evaluate":
         evaluate_command(args)
+    elif args.command == "quantize":
+        quantize_command(args)
     else:
         bench_main(bench.PACKAGE, bench.build_cases, args=args)
 

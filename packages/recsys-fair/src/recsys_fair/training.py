@@ -35,9 +35,7 @@ from lab_common import (
     CheckpointError,
     EarlyStopping,
     History,
-    all_reduce_mean,
     barrier,
-    ensure_finite,
     get_rng_state,
     is_main_process,
     load_checkpoint,
@@ -165,13 +163,14 @@ class Trainer:
         """Train ``model`` on ``data`` and return the history (see the module docstring)."""
         split = self._selection_split(data)
         model.to(self.device)
-        optimizer = torch.optim.Adam(model.parameters(), lr=self.lr)
+        optimizers = model.make_optimizers(self.lr)
         history, stopper = History(), EarlyStopping(self.patience if self.protocol == "clean" else 0, "max")
         start, best = 0, {"epoch": -1, "weights": None}
         if resume is not None:
             state = self._resume(resume, data)
             model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
+            for name, optimizer in optimizers.items():
+                optimizer.load_state_dict(state["optimizers"][name])
             history.load_state_dict(state["history"])
             stopper.load_state_dict(state["early_stopping"])
             start, best = state["epoch"] + 1, state["best"]
@@ -181,7 +180,7 @@ class Trainer:
         train_model = wrap_ddp(model)
         stopped = False
         for epoch in range(start, self.epochs):
-            record = self._train_epoch(train_model, optimizer, sampler, epoch)
+            record = self._train_epoch(model, train_model, optimizers, sampler, epoch)
             if (epoch + 1) % self.eval_every == 0 or epoch + 1 == self.epochs:
                 metrics = self.evaluate(model, data, split)
                 record.update({f"{split}/{k}": v for k, v in metrics.items()})
@@ -197,7 +196,7 @@ class Trainer:
             stopped = stopper.should_stop
             state = {
                 "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
+                "optimizers": {name: optimizer.state_dict() for name, optimizer in optimizers.items()},
                 "history": history.state_dict(),
                 "early_stopping": stopper.state_dict(),
                 "epoch": epoch,
@@ -213,25 +212,17 @@ class Trainer:
         self._finish(model, data, history, best)
         return history
 
-    def _train_epoch(self, train_model, optimizer, sampler, epoch: int) -> dict[str, Any]:
+    def _train_epoch(self, model, train_model, optimizers, sampler, epoch: int) -> dict[str, Any]:
         started = time.perf_counter()
-        totals: dict[str, torch.Tensor] = {}
-        n_batches = 0
-        batches = progress(sampler.batches(epoch), quiet=self.quiet, total=len(sampler), desc=f"epoch {epoch}")
-        for index, (users, positives, negatives) in enumerate(batches):
-            parts = train_model(users.to(self.device), positives.to(self.device), negatives.to(self.device))
-            ensure_finite(parts["loss"], f"epoch {epoch}, batch {index}")
-            optimizer.zero_grad(set_to_none=True)
-            parts["loss"].backward()
-            optimizer.step()
-            for name, value in parts.items():
-                totals[name] = totals.get(name, 0.0) + value.detach()
-            n_batches += 1
-        record: dict[str, Any] = {"epoch": epoch, "stage": "train"}
-        for name, total in totals.items():
-            record[name] = float(all_reduce_mean(total / n_batches))
-        record["seconds"] = time.perf_counter() - started
-        return record
+
+        def batches():
+            for users, positives, negatives in progress(
+                sampler.batches(epoch), quiet=self.quiet, total=len(sampler), desc=f"epoch {epoch}"
+            ):
+                yield users.to(self.device), positives.to(self.device), negatives.to(self.device)
+
+        parts = model.train_epoch(train_model, batches, optimizers, epoch)
+        return {"epoch": epoch, "stage": "train", **parts, "seconds": time.perf_counter() - started}
 
     def _finish(self, model: Recommender, data: InteractionData, history: History, best: Mapping[str, Any]) -> None:
         if best["weights"] is None:

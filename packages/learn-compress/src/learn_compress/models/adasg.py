@@ -31,10 +31,12 @@ import copy
 import dataclasses
 import logging
 import math
+import os
 import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -42,7 +44,17 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from lab_common import History, ensure_finite, progress, seed_everything
+from lab_common import (
+    CheckpointError,
+    History,
+    ensure_finite,
+    get_rng_state,
+    load_checkpoint,
+    progress,
+    save_checkpoint,
+    seed_everything,
+    set_rng_state,
+)
 
 from ..evaluation import evaluate
 from ..quantization import ConfigError, calibrate, quantize_model, set_calibrating
@@ -466,6 +478,8 @@ class DataFreeQuantization(abc.ABC):
         epochs: int | None = None,
         iters_per_epoch: int | None = None,
         quiet: bool = True,
+        checkpoint_dir: str | os.PathLike | None = None,
+        resume: str | os.PathLike | None = None,
     ) -> tuple[nn.Module, History]:
         """Play the game for ``epochs`` x ``iters_per_epoch`` iterations (section 1.7).
 
@@ -474,8 +488,13 @@ class DataFreeQuantization(abc.ABC):
         record; with ``test_data`` (normalised images and labels: a Dataset, a DataLoader or
         a tensor pair) Q's top-1 is measured (``test_top1``; best and final both kept, the
         best weights in ``best_state``). Returns the final quantized network and the history.
-        Calling ``fit`` again with more epochs continues where it stopped.
+        Calling ``fit`` again with more epochs continues where it stopped; with
+        ``checkpoint_dir`` the whole game (both players, both optimisers, history, best state,
+        RNG) is written to ``last.pt`` after every epoch and ``fit(..., resume=path)`` continues
+        it exactly.
         """
+        if resume is not None:
+            self.load_state_dict(load_checkpoint(resume)["state"])
         cfg = self.config
         epochs = cfg.epochs if epochs is None else epochs
         iters = cfg.iters_per_epoch if iters_per_epoch is None else iters_per_epoch
@@ -510,7 +529,52 @@ class DataFreeQuantization(abc.ABC):
             self.history.append(record)
             self.epoch = epoch + 1
             logger.info("%s epoch %d: %s", type(self).__name__, epoch, record)
+            if checkpoint_dir is not None:
+                self.save(Path(checkpoint_dir) / "last.pt")
         return self.quantized, self.history
+
+    # -- checkpoints ---------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue the game exactly (tensors and builtins only)."""
+        return {
+            "method": type(self).__name__,
+            "bits": [self.wbits, self.abits],
+            "generator": self.generator.state_dict(),
+            "quantized": self.quantized.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_q": self.opt_q.state_dict(),
+            "epoch": self.epoch,
+            "history": self.history.state_dict(),
+            "best_top1": self.best_top1,
+            "best_state": self.best_state,
+            "rng": get_rng_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict` of the same method, bit widths and networks."""
+        found = (state.get("method"), list(state.get("bits", ())))
+        if found != (type(self).__name__, [self.wbits, self.abits]):
+            raise CheckpointError(
+                f"checkpoint of {found[0]} W{found[1][0]}A{found[1][1]}, not {type(self).__name__} "
+                f"W{self.wbits}A{self.abits}"
+                if len(found[1]) == 2
+                else f"not a game checkpoint (method {found[0]!r})"
+            )
+        self.generator.load_state_dict(state["generator"])
+        self.quantized.load_state_dict(state["quantized"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_q.load_state_dict(state["opt_q"])
+        self.epoch = state["epoch"]
+        self.history.load_state_dict(state["history"])
+        self.best_top1, self.best_state = state["best_top1"], state["best_state"]
+        set_rng_state(state["rng"])
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write :meth:`state_dict` atomically with the game's configuration."""
+        config = {"method": type(self).__name__, "wbits": self.wbits, "abits": self.abits}
+        config["game"] = self.config.to_dict()
+        return save_checkpoint(path, self.state_dict(), config)
 
     def evaluate(self, test_data: Dataset | DataLoader | tuple[torch.Tensor, torch.Tensor]) -> float:
         """Top-1 (%) of Q (eval mode, frozen ranges) on normalised test data."""
