@@ -4,7 +4,7 @@ import json
 import pytest
 import torch
 
-from lab_common import run_suite
+from lab_common import load_checkpoint, run_suite
 from recsys_fair import MODELS, InteractionData
 from recsys_fair.bench import build_cases
 from recsys_fair.cli import main
@@ -43,6 +43,28 @@ def test_cli_datasets_train_evaluate(tmp_path, capsys):
     main(["evaluate", "--checkpoint", str(tmp_path / "best.pt"), "--ks", "20"])
     metrics = json.loads(capsys.readouterr().out)
     assert metrics["ndcg@20"] == pytest.approx(history[-1]["test/ndcg@20"])
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "check"),
+    [
+        ("fda", ["--rho", "0.3"], lambda config: config["rho"] == 0.3 and config["augment"]),
+        ("megcf", ["--evaluator", "sampled", "--metric", "hr@10"], lambda config: config["n_layers"] >= 1),
+        ("jmp-gcf", ["--stage-fractions", "0.3", "0.6"], lambda config: tuple(config["stage_epochs"]) == (0, 1)),
+    ],
+)
+def test_cli_trains_each_method_with_its_options(tmp_path, capsys, name, options, check):
+    common = ["--epochs", "3", "--eval-every", "3", "--dim", "8", "--out", str(tmp_path), "--quiet"]
+    main(["train", name, *options, *common])
+    checkpoint = load_checkpoint(tmp_path / "best.pt")
+    assert check(checkpoint["config"]["model_config"])
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert history[-1]["stage"] == "test" and all(k.startswith("test/") for k in history[-1] if "@" in k)
+
+
+def test_cli_rejects_paper_config_for_a_model_without_one(tmp_path):
+    with pytest.raises(SystemExit, match="MEGCF and JMP-GCF"):
+        main(["train", "lightgcn", "--paper-config", "beauty", "--epochs", "1", "--out", str(tmp_path)])
 
 
 def test_data_spec_errors():

@@ -9,6 +9,10 @@ The shared foundation (``recsys-common.md``): :class:`InteractionData` and its r
 (:func:`synthetic_interactions`), samplers, :func:`normalized_adjacency`, the evaluators
 (:func:`evaluate_full_sort`, :func:`evaluate_sampled`) with ranking and fairness metrics, the
 :class:`Trainer`, and the registered models ``MF``, ``LightGCN``, ``LightGCN-PyG`` and ``MostPop``.
+
+The methods: :class:`FDA` (registered ``FDA-MF``, ``FDA-GCCF``, ``FDA-LightGCN``, with the ``GCCF``
+backbone and the paper's evaluation :func:`evaluate_fda`), :class:`MEGCF` and :class:`JMPGCF`
+(registered ``MEGCF``, ``JMP-GCF``).
 """
 
 from .data import (
@@ -25,13 +29,31 @@ from .data import (
     synthetic_interactions,
 )
 from .evaluation import Evaluation, evaluate_full_sort, evaluate_sampled
-from .models import MF, LightGCN, LightGCNPyG, MostPopular, normalized_adjacency, propagate
+from .fda_eval import evaluate_fda
+from .models import (
+    FDA,
+    GCCF,
+    JMPGCF,
+    MEGCF,
+    MF,
+    FDAModel,
+    LightGCN,
+    LightGCNPyG,
+    MostPopular,
+    normalized_adjacency,
+    propagate,
+)
 from .registry import MODELS
 from .training import Trainer, build_model, make_sampler
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "FDA",
+    "FDAModel",
+    "GCCF",
+    "JMPGCF",
+    "MEGCF",
     "MF",
     "MODELS",
     "Evaluation",
@@ -45,6 +67,7 @@ __all__ = [
     "UserBatchSampler",
     "__version__",
     "build_model",
+    "evaluate_fda",
     "evaluate_full_sort",
     "evaluate_sampled",
     "holdout_from_train",

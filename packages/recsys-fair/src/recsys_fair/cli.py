@@ -3,6 +3,10 @@
 ::
 
     recsys-fair train lightgcn --data movielens:PATH --epochs 50 --out runs/lgcn
+    recsys-fair train fda --data movielens:PATH --epochs 60 --out runs/fda         # FDA-MF (FDA-BPR)
+    recsys-fair train megcf --data megcf:PATH --paper-config beauty --protocol paper \
+        --evaluator sampled --metric hr@10 --eval-every 20 --epochs 1000 --out runs/megcf
+    recsys-fair train jmp-gcf --data ngcf:PATH --stage-fractions 0.3 0.6 --metric recall@20 --out runs/jmp
     recsys-fair evaluate --checkpoint runs/lgcn/best.pt --data movielens:PATH
     recsys-fair datasets --data megcf:PATH
     recsys-fair bench --suite quick --out results/
@@ -17,6 +21,7 @@ import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from lab_common import cleanup_distributed, init_distributed, is_main_process, load_checkpoint, seed_everything
 from lab_common.bench import add_bench_arguments, bench_main
@@ -25,10 +30,13 @@ from . import __version__, bench
 from .data.spec import FORMATS, load_dataset
 from .data.splits import holdout_from_train
 from .evaluation import evaluate_full_sort, evaluate_sampled
+from .models.jmpgcf import stage_epochs_from_fractions
 from .registry import MODELS
 from .training import RECIPES, Trainer, build_model, make_sampler
 
-TRAINABLE = {name.lower(): name for name in RECIPES}
+ALIASES = {"fda": "FDA-MF", "fda-bpr": "FDA-MF"}
+"""The issue's ``recsys-fair train fda`` and the paper's name FDA-BPR (fda.md, section 1)."""
+TRAINABLE = {**{name.lower(): name for name in RECIPES}, **ALIASES}
 
 
 def _model_name(value: str) -> str:
@@ -65,6 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dim", type=int, default=64)
     train.add_argument("--out", required=True, help="folder for last.pt, best.pt and history.json")
     train.add_argument("--resume", default=None, help="a last.pt to continue from")
+    train.add_argument("--evaluator", choices=("full", "sampled"), default="full", help="sampled: 1 + 99 (MEGCF)")
+    train.add_argument("--paper-config", default=None, help="a dataset whose paper defaults to use (MEGCF, JMP-GCF)")
+    train.add_argument("--rho", type=float, default=None, help="FDA: share of fake data (default: per backbone)")
+    train.add_argument("--lr-aug", type=float, default=None, help="FDA: augmentation optimizer lr (default 1e-3)")
+    train.add_argument("--no-augment", action="store_true", help="FDA: skip the augmentation pass (the backbone)")
+    stages = train.add_mutually_exclusive_group()
+    stages.add_argument("--stage-epochs", type=int, nargs=2, default=None, help="JMP-GCF stage switches T1 T2")
+    stages.add_argument("--stage-fractions", type=float, nargs=2, default=None, help="JMP-GCF T1, T2 as shares")
 
     evaluate = commands.add_parser("evaluate", help="evaluate a checkpoint on a split")
     evaluate.add_argument("--checkpoint", required=True)
@@ -81,6 +97,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _model_config(args: argparse.Namespace) -> dict[str, Any]:
+    """Constructor arguments from the command line: ``--dim``, paper defaults, FDA's and JMP-GCF's knobs."""
+    config: dict[str, Any] = {"dim": args.dim}
+    if args.paper_config:
+        paper_config = getattr(MODELS.get(args.model), "paper_config", None)
+        if paper_config is None:
+            raise SystemExit(f"--paper-config applies to MEGCF and JMP-GCF, not {args.model}")
+        config.update(paper_config(args.paper_config))
+    if args.model.startswith("FDA-"):
+        config.update({k: v for k, v in {"rho": args.rho, "lr_aug": args.lr_aug}.items() if v is not None})
+        if args.no_augment:
+            config["augment"] = False
+    if args.stage_fractions:
+        config["stage_epochs"] = stage_epochs_from_fractions(args.epochs, tuple(args.stage_fractions))
+    elif args.stage_epochs:
+        config["stage_epochs"] = tuple(args.stage_epochs)
+    return config
+
+
 def _train(args: argparse.Namespace) -> None:
     context = init_distributed(args.device)
     try:
@@ -90,7 +125,7 @@ def _train(args: argparse.Namespace) -> None:
             data = holdout_from_train(data, ratio=0.1, seed=args.seed)
         recipe = RECIPES[args.model]
         batch_size = args.batch_size or recipe["batch_size"]
-        model = build_model(args.model, data, dim=args.dim)
+        model = build_model(args.model, data, **_model_config(args))
         sampler = make_sampler(
             recipe["sampler"],
             data,
@@ -105,6 +140,7 @@ def _train(args: argparse.Namespace) -> None:
             metric=args.metric,
             patience=args.patience,
             protocol=args.protocol,
+            evaluator=args.evaluator,
             checkpoint_dir=args.out,
             device=context.device,
             seed=args.seed,

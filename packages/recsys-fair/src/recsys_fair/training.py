@@ -59,9 +59,17 @@ RECIPES: dict[str, dict[str, Any]] = {
     "MF": {"sampler": "pairwise", "batch_size": "auto", "n_negatives": 5, "lr": 1e-3},
     "LightGCN": {"sampler": "user", "batch_size": 2048, "lr": 1e-3},
     "LightGCN-PyG": {"sampler": "user", "batch_size": 2048, "lr": 1e-3},
+    "GCCF": {"sampler": "pairwise", "batch_size": "auto", "n_negatives": 5, "lr": 1e-3},
+    "FDA-MF": {"sampler": "pairwise", "batch_size": "auto", "n_negatives": 5, "lr": 1e-3},
+    "FDA-GCCF": {"sampler": "pairwise", "batch_size": "auto", "n_negatives": 5, "lr": 2e-3},
+    "FDA-LightGCN": {"sampler": "pairwise", "batch_size": "auto", "n_negatives": 5, "lr": 1e-3},
+    "MEGCF": {"sampler": "user", "batch_size": 2048, "lr": 1e-3},
+    "JMP-GCF": {"sampler": "user", "batch_size": 4096, "lr": 1e-3},
 }
-"""Each baseline's training recipe (recsys-common.md, section 8): MF with FDA's trainer settings
-(fda.md, section 3.3), LightGCN with ``UserBatchSampler``, batch 2048 and Adam 1e-3."""
+"""Each model's training recipe (recsys-common.md, section 8): MF, GCCF and the FDA models with
+FDA's trainer settings (fda.md, section 3.3; FDA-GCCF's task lr 2e-3 from the official ML-1M script),
+LightGCN and MEGCF with ``UserBatchSampler``, batch 2048 and Adam 1e-3 (megcf.md, section 3), JMP-GCF
+with batch 4096 (jmp-gcf.md, section 2)."""
 
 
 def model_name(model: Recommender) -> str:
@@ -193,7 +201,7 @@ class Trainer:
                     "epoch %d: loss %.4f, %s %s %.4f", epoch, record["loss"], split, self.metric, metrics[self.metric]
                 )
             history.append(record)
-            stopped = stopper.should_stop
+            stopped = stopper.should_stop and model.may_stop_early(epoch)
             state = {
                 "model": model.state_dict(),
                 "optimizers": {name: optimizer.state_dict() for name, optimizer in optimizers.items()},

@@ -10,7 +10,8 @@ including graphs, from a dataset.
 Training hooks used by :class:`recsys_fair.Trainer`: ``make_optimizers(lr)`` (one Adam over all
 parameters by default; FDA adds its augmentation optimizer, JMP-GCF keeps one per stage) and
 ``train_epoch(step_model, sampler, optimizers, epoch)`` (one pass of BPR steps by default; FDA runs
-its task and augmentation passes, JMP-GCF switches stages). Models that need neither inherit both.
+its task and augmentation passes, JMP-GCF switches stages) and ``may_stop_early(epoch)``. Models that
+need none of them inherit the defaults.
 """
 
 from __future__ import annotations
@@ -74,6 +75,10 @@ class Recommender(nn.Module):
         a fresh pass over the epoch's triples each time it is called.
         """
         return run_pass(step_model, batches(), optimizers["model"], f"epoch {epoch}")
+
+    def may_stop_early(self, epoch: int) -> bool:
+        """Whether early stopping may end training after ``epoch`` (JMP-GCF: only in its last stage)."""
+        return True
 
 
 def run_pass(
