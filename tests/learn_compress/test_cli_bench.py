@@ -109,3 +109,36 @@ def test_quantize_a_trained_checkpoint(tmp_path, capsys, method):
     quantized = load_checkpoint(out / "quantized.pt")
     assert quantized["config"]["wbits"] == 4 and any(k.endswith("x_max") for k in quantized["state"]["model"])
     assert (out / "last.pt").is_file() == (method == "adasg")
+
+
+def test_lipread_command_trains_and_reports_both_test_splits(tmp_path, capsys):
+    out = tmp_path / "lip"
+    main(["lipread", "--model", "LipFormer", "--steps", "2", "--epochs", "1", "--out", str(out), "--quiet"])
+    metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(metrics) == {"seen", "unseen"} and all(0.0 <= m["cer"] for m in metrics.values())
+    assert json.loads((out / "metrics.json").read_text()) == metrics
+    assert load_checkpoint(out / "last.pt")["state"] and (out / "corpus").is_dir()
+
+
+def test_depression_command_writes_checkpoint_and_branch_metrics(tmp_path, capsys):
+    out = tmp_path / "toat"
+    main(["depression", "--variant", "TOAT-Text", "--epochs", "1", "--out", str(out), "--quiet"])
+    assert "TOAT-Text dev (last epoch)" in capsys.readouterr().out
+    written = json.loads((out / "metrics.json").read_text())
+    assert 0.0 <= written["last"]["fused"]["f1"] <= 1.0 and len(written["history"]) == 1
+    assert load_checkpoint(out / "last.pt")["meta"]["variant"] == "TOAT-Text"
+
+
+def test_distill_command_records_mode_share_and_both_networks(tmp_path, capsys):
+    out = tmp_path / "sw"
+    nets = ["--teacher", "small_cnn", "--teacher-arg", "width=4", "--student", "small_cnn", "--student-arg", "width=2"]
+    main(
+        ["distill", "switokd", *nets, "--data", "synthetic:60", "--epochs", "2", "--batch-size", "20"]
+        + ["--out", str(out), "--quiet"]
+    )
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    history = json.loads((out / "history.json").read_text())
+    assert len(history) == 2 and history[-1] == last
+    assert 0.0 <= last["expert_ratio"] <= 1.0
+    assert {"teacher_test_top1", "student_test_top1", "gap", "delta"} <= set(last)
+    assert (out / "last.pt").is_file()

@@ -1,4 +1,4 @@
-"""The ``learn-compress`` console script: ``train``, ``evaluate``, ``quantize`` and ``bench``.
+"""The ``learn-compress`` console script: train, evaluate, quantize, distill, lipread, depression, bench.
 
 ::
 
@@ -7,6 +7,9 @@
     learn-compress evaluate --checkpoint PATH/resnet20-12fca82f.th --data PATH/cifar10/test.npz
     learn-compress quantize adasg --checkpoint PATH/resnet20-12fca82f.th --wbits 4 --abits 4 \
         --test-data PATH/cifar10/test.npz --recipe cpu --out runs/adasg-w4a4
+    learn-compress distill switokd --teacher wrn16_2 --student wrn16_1 --data synthetic --epochs 20 --out runs/sw
+    learn-compress lipread --model LipFormer --data synthetic --recipe quick --out runs/lipformer
+    learn-compress depression --variant TOAT --data synthetic --out runs/toat
     learn-compress bench --suite quick --out results/ --data-root PATH
 
 ``train`` runs unchanged under ``torchrun --nproc_per_node N -m learn_compress.cli train ...``.
@@ -27,7 +30,10 @@ from lab_common.bench import add_bench_arguments, bench_main
 
 from . import __version__, bench
 from .data import NORMALIZATIONS, CifarDataset, load_image_arrays, stratified_subset
+from .depression import cli as depression_cli
+from .distill import DML, KD, DistillConfig, Independent, SwitOKD
 from .evaluation import evaluate
+from .lipreading import cli as lipread_cli
 from .models import GDFQ, AdaSG, GameConfig, MinMax, build_model, load_classifier
 from .registry import MODELS
 from .trainer import OPTIMIZERS, SCHEDULES, ClassifierTrainer, TrainConfig
@@ -40,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_arguments(commands.add_parser("train", help="train a classifier (single process or torchrun)"))
     _add_evaluate_arguments(commands.add_parser("evaluate", help="top-1/top-5/per-class accuracy of a checkpoint"))
     _add_quantize_arguments(commands.add_parser("quantize", help="data-free quantization (AdaSG, GDFQ, MinMax)"))
+    _add_distill_arguments(commands.add_parser("distill", help="online distillation: SwitOKD, DML, KD, Independent"))
+    lipread_cli.add_arguments(commands.add_parser("lipread", help="lipreading: LipFormer, VisualOnly, LipNetCTC"))
+    depression_cli.add_arguments(commands.add_parser("depression", help="TOAT depression detection from interviews"))
     add_bench_arguments(commands.add_parser("bench", help="run the benchmark suite"))
     return parser
 
@@ -152,6 +161,92 @@ def quantize_command(args: argparse.Namespace) -> None:
     print(json.dumps(history[-1]))
 
 
+DISTILLERS = {"switokd": SwitOKD, "dml": DML, "kd": KD, "independent": Independent}
+
+
+def _add_distill_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults, optim = DistillConfig(), TrainConfig()
+    parser.add_argument("method", choices=sorted(DISTILLERS))
+    parser.add_argument("--teacher", default="wrn16_2", help="registered model name of the teacher")
+    parser.add_argument("--student", default="wrn16_1", help="registered model name of the student")
+    parser.add_argument("--teacher-arg", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--student-arg", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument(
+        "--teacher-checkpoint", default=None, help="kd: a trained teacher (`train` checkpoint); default: train it first"
+    )
+    _add_data_arguments(parser)
+    parser.add_argument("--test-data", default=None, help="evaluation data (default: the test split of --data)")
+    parser.add_argument("--train-subset", type=int, default=None)
+    parser.add_argument("--test-subset", type=int, default=None)
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=optim.optimizer)
+    parser.add_argument("--lr", type=float, default=optim.lr, help="teacher learning rate")
+    parser.add_argument("--student-lr", type=float, default=None, help="default: --lr")
+    parser.add_argument("--weight-decay", type=float, default=optim.weight_decay)
+    parser.add_argument("--milestones", type=int, nargs="*", default=list(optim.milestones))
+    parser.add_argument("--tau", type=float, default=defaults.tau)
+    parser.add_argument("--switch", choices=("adaptive", "never", "always"), default=defaults.switch)
+    parser.add_argument("--threshold", choices=("adaptive", "fixed"), default=defaults.threshold)
+    parser.add_argument("--fixed-delta", type=float, default=defaults.fixed_delta)
+    parser.add_argument("--freeze-teacher-bn-in-expert", action="store_true")
+    parser.add_argument("--faithful-bug-compat", action="store_true")
+    parser.add_argument("--kd-variant", choices=("hinton", "tau1"), default=defaults.kd_variant)
+    parser.add_argument("--out", required=True, help="folder for last.pt and history.json")
+    parser.add_argument("--resume", default=None, help="checkpoint to continue from (e.g. OUT/last.pt)")
+
+
+def distill_command(args: argparse.Namespace) -> None:
+    """Train a teacher/student pair with SwitOKD or a baseline and write the per-epoch history."""
+    seed_everything(args.seed)
+    normalization = args.normalization or "cifar10"
+    train_data = _dataset(args.data, "train", args.train_subset, args.seed, True, normalization)
+    test_data = _dataset(args.test_data or args.data, "test", args.test_subset, args.seed, False, normalization)
+    num_classes = train_data.num_classes
+    student = build_model(args.student, **{"num_classes": num_classes, **parse_model_args(args.student_arg)})
+    config = DistillConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        tau=args.tau,
+        switch=args.switch,
+        threshold=args.threshold,
+        fixed_delta=args.fixed_delta,
+        teacher_bn_update_in_expert=not args.freeze_teacher_bn_in_expert,
+        faithful_bug_compat=args.faithful_bug_compat,
+        kd_variant=args.kd_variant,
+    )
+    optim = TrainConfig(
+        optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay, milestones=args.milestones
+    )
+    student_optim = TrainConfig(
+        optimizer=args.optimizer,
+        lr=args.student_lr or args.lr,
+        weight_decay=args.weight_decay,
+        milestones=args.milestones,
+    )
+    if args.method == "kd" and args.teacher_checkpoint:
+        teacher, _ = load_classifier(args.teacher_checkpoint)
+    else:
+        teacher = build_model(args.teacher, **{"num_classes": num_classes, **parse_model_args(args.teacher_arg)})
+    if args.method == "kd" and not args.teacher_checkpoint:
+        Independent({"teacher": teacher}, config, optim, args.device, quiet=args.quiet).fit(train_data, test_data)
+    out = Path(args.out)
+    if args.method == "independent":
+        distiller = Independent(
+            {"teacher": teacher, "student": student}, config, [optim, student_optim], args.device, out, args.quiet
+        )
+    elif args.method == "kd":
+        distiller = KD(teacher, student, config, student_optim, args.device, out, args.quiet)
+    else:
+        distiller = DISTILLERS[args.method](
+            teacher, student, config, [optim, student_optim], args.device, out, args.quiet
+        )
+    history = distiller.fit(train_data, test_data, resume=args.resume)
+    (out / "history.json").write_text(json.dumps(history.records, indent=2) + "\n")
+    print(json.dumps(history[-1]))
+
+
 def parse_model_args(items: Sequence[str]) -> dict[str, Any]:
     """``["width=0.5", "num_classes=100"]`` -> ``{"width": 0.5, "num_classes": 100}`` (literals, else strings)."""
     kwargs = {}
@@ -227,6 +322,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         evaluate_command(args)
     elif args.command == "quantize":
         quantize_command(args)
+    elif args.command == "distill":
+        distill_command(args)
+    elif args.command == "lipread":
+        lipread_cli.run(args)
+    elif args.command == "depression":
+        depression_cli.run(args)
     else:
         bench_main(bench.PACKAGE, bench.build_cases, args=args)
 
