@@ -20,7 +20,7 @@ $(STAMP): constraints.txt $(PYPROJECTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --constraint constraints.txt \
-		$(foreach p,$(PACKAGES),--editable packages/$(p)) pytest ruff
+		$(foreach p,$(PACKAGES),--editable packages/$(p)) av pytest ruff
 	touch $(STAMP)
 
 test: install

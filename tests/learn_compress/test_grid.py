@@ -119,9 +119,9 @@ def test_reader_layouts_npy_png_and_align_lookup_order(tmp_path):
     assert np.array_equal(read_frames(clips["s1/swwp2s"].frames), frames)
     assert clip_transcript(clips["s1/swwp2s"]) == "set white with p two soon"  # align/s1 wins
     assert clip_transcript(clips["s1/bbaf2n"]) == "bin blue at f two now"  # no align: decoded from the stem
-    if not pyav_available():
-        with pytest.raises(DataFormatError, match="pre-extract"):
-            read_frames(clips["s2/lrwp9a"].frames)
+    with pytest.raises(DataFormatError, match="decode" if pyav_available() else "pre-extract") as info:
+        read_frames(clips["s2/lrwp9a"].frames)
+    assert "lrwp9a.mpg" in str(info.value)
     np.save(tmp_path / "s1" / "bad.npy", frames.astype(np.float32))
     with pytest.raises(DataFormatError, match="uint8"):
         read_frames(tmp_path / "s1" / "bad.npy")

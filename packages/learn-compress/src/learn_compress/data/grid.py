@@ -249,7 +249,8 @@ def pyav_available() -> bool:
 
 
 def _read_video(path: Path) -> np.ndarray:
-    """Decode a video with PyAV (RGB frames); without PyAV raise an error that says what to do."""
+    """Decode a video with PyAV (RGB frames; PyAV bundles FFmpeg, so no system decoder is needed: the
+    ``video`` extra of the package installs it); without PyAV raise an error that says what to do."""
     if not pyav_available():
         raise DataFormatError(
             path,
@@ -259,8 +260,11 @@ def _read_video(path: Path) -> np.ndarray:
         )
     import av
 
-    with av.open(str(path)) as container:
-        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    try:
+        with av.open(str(path)) as container:
+            frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    except av.FFmpegError as error:
+        raise DataFormatError(path, None, "a video PyAV can decode", f"{type(error).__name__}: {error}") from None
     if not frames:
         raise DataFormatError(path, None, "at least one video frame", "none")
     return np.stack(frames)
