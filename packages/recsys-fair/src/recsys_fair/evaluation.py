@@ -33,7 +33,8 @@ class Evaluation:
     users: torch.Tensor
 
 
-def _dense_rows(csr: torch.Tensor, users: torch.Tensor, n_items: int, device: torch.device) -> torch.Tensor:
+def dense_rows(csr: torch.Tensor, users: torch.Tensor, n_items: int, device: torch.device) -> torch.Tensor:
+    """``[len(users), n_items]`` boolean rows of the CSR matrix ``csr`` (a user's items of one split)."""
     rows, cols = csr_rows(csr, users)
     dense = torch.zeros(len(users), n_items, dtype=torch.bool, device=device)
     dense[rows.to(device), cols.to(device)] = True
@@ -72,10 +73,10 @@ def evaluate_full_sort(
     tops, hits = [], []
     for chunk in users.split(batch_size):
         scores = user_repr[chunk.to(device)] @ item_repr.T
-        scores.masked_fill_(_dense_rows(masked, chunk, data.n_items, device), float("-inf"))
+        scores.masked_fill_(dense_rows(masked, chunk, data.n_items, device), float("-inf"))
         top = torch.topk(scores, k_max, dim=1).indices
         tops.append(top.cpu())
-        hits.append(_dense_rows(relevant, chunk, data.n_items, device).gather(1, top).cpu())
+        hits.append(dense_rows(relevant, chunk, data.n_items, device).gather(1, top).cpu())
     model.train(was_training)
     top_items, hit_matrix = torch.cat(tops), torch.cat(hits)
 

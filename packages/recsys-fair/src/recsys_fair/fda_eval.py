@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from .data.dataset import InteractionData
-from .evaluation import _dense_rows, evaluate_full_sort
+from .evaluation import dense_rows, evaluate_full_sort
 from .metrics import exposure_fairness
 
 PAPER_KS = (10, 20, 30, 40, 50)
@@ -69,8 +69,8 @@ def compat_lists(
     keys = []
     for chunk in torch.arange(data.n_users).split(batch_size):
         scores = user_repr[chunk.to(device)] @ item_repr.T
-        is_test = _dense_rows(relevant, chunk, data.n_items, device)
-        mask = _dense_rows(known, chunk, data.n_items, device) & (n_relevant[chunk] > 0).to(device)[:, None]
+        is_test = dense_rows(relevant, chunk, data.n_items, device)
+        mask = dense_rows(known, chunk, data.n_items, device) & (n_relevant[chunk] > 0).to(device)[:, None]
         halves = torch.cat([scores.masked_fill(mask, float("-inf")), scores.masked_fill(~is_test, float("-inf"))], 1)
         keys.append(torch.topk(halves, k, dim=1).indices.cpu())
     model.train(was_training)

@@ -12,7 +12,7 @@ from lab_common import BenchCase
 from .common import DATASETS, Budget, run_row
 
 
-def _budgets(suite: str) -> dict[tuple[str, str], Budget]:
+def budgets_of(suite: str) -> dict[tuple[str, str], Budget]:
     """Epoch budgets; the PyG peer trains fewer epochs (it is there for its epoch time, and an epoch
     of it costs several of ours), so compare it by ``epoch_s``, not by total training time."""
     scale = 1 if suite == "quick" else 5
@@ -32,7 +32,7 @@ def _budgets(suite: str) -> dict[tuple[str, str], Budget]:
 
 def build_cases(suite: str) -> list[BenchCase]:
     """The baseline rows of ``suite``, per dataset."""
-    budgets = _budgets(suite)
+    budgets = budgets_of(suite)
     cases = []
     for dataset, (_, requires) in DATASETS.items():
         for name in ("MF", "LightGCN", "LightGCN-PyG"):

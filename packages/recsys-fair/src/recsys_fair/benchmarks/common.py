@@ -46,7 +46,7 @@ def _beauty(ctx: BenchContext) -> InteractionData:
     return load_megcf(ctx.dataset_path("megcf-beauty"))
 
 
-_EPOCH_SECONDS: dict[tuple[str, str], float] = {}
+EPOCH_SECONDS: dict[tuple[str, str], float] = {}
 """Mean epoch time of each (model, dataset) row run in this process, for the peer's speed ratio."""
 
 
@@ -91,13 +91,13 @@ def run_row(
     rows_per_epoch = len(sampler) * sampler.batch_size
     selected = [r["epoch"] for r in history if r["stage"] != "train"]
     epoch_s = sum(epoch_seconds) / len(epoch_seconds)
-    _EPOCH_SECONDS[(name, dataset)] = epoch_s
+    EPOCH_SECONDS[(name, dataset)] = epoch_s
     reported = {**{k: metrics[k] for k in REPORTED if k in metrics}, "epoch_s": epoch_s}
     if sampled:
         hits = evaluate_sampled(model, data, "test", ks=(5, 10, 20), seed=ctx.seed).metrics
         reported.update({f"sampled_{k}": v for k, v in hits.items()})
-    if name == "LightGCN-PyG" and ("LightGCN", dataset) in _EPOCH_SECONDS:
-        reported["lightgcn_epoch_ratio"] = _EPOCH_SECONDS[("LightGCN", dataset)] / epoch_s
+    if name == "LightGCN-PyG" and ("LightGCN", dataset) in EPOCH_SECONDS:
+        reported["lightgcn_epoch_ratio"] = EPOCH_SECONDS[("LightGCN", dataset)] / epoch_s
     return CaseResult(
         metrics=reported,
         train_s=train["seconds"],

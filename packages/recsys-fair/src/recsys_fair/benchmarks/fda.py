@@ -21,7 +21,7 @@ from __future__ import annotations
 from lab_common import BenchCase
 
 from ..models.fda import FDA  # noqa: F401  (registers GCCF and the FDA models)
-from .baselines import _budgets
+from .baselines import budgets_of
 from .common import DATASETS, run_row
 
 FDA_RECIPE = {"sampler": "pairwise", "batch_size": "auto", "n_negatives": 5, "lr": 1e-3}
@@ -42,7 +42,7 @@ QUICK_ROWS = ("FDA-MF",)
 
 def build_cases(suite: str) -> list[BenchCase]:
     """The FDA rows of ``suite`` (and GCCF's) on the datasets with a sensitive attribute."""
-    budgets = _budgets(suite)
+    budgets = budgets_of(suite)
     cases = []
     for dataset in FDA_DATASETS:
         requires = DATASETS[dataset][1]

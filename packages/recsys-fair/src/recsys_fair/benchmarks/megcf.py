@@ -23,7 +23,7 @@ from ..data.samplers import UserBatchSampler
 from ..evaluation import evaluate_full_sort
 from ..models.megcf import MEGCF, PAPER_TRAINING
 from ..training import Trainer
-from .common import _EPOCH_SECONDS, Budget, run_row
+from .common import EPOCH_SECONDS, Budget, run_row
 
 RECIPE = {key: PAPER_TRAINING[key] for key in ("sampler", "batch_size", "lr")}
 """MEGCF's training recipe (megcf.md section 3): ``UserBatchSampler``, batch 2048, Adam 1e-3."""
@@ -41,7 +41,7 @@ def run_against_lightgcn(name: str, dataset: str, budget: Budget, ctx: BenchCont
     """``run_row`` plus ``epoch_ratio_vs_lightgcn``: this row's mean epoch time over that of the
     LightGCN row run last on ``dataset`` in this process (same sampler, batch size and data)."""
     result = run_row(name, dataset, budget, ctx, **kwargs)
-    lightgcn = _EPOCH_SECONDS.get(("LightGCN", dataset))
+    lightgcn = EPOCH_SECONDS.get(("LightGCN", dataset))
     if lightgcn:
         result.metrics["epoch_ratio_vs_lightgcn"] = result.metrics["epoch_s"] / lightgcn
     return result
