@@ -22,6 +22,7 @@ a DDP version would first have to all-reduce the distances (not implemented).
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import logging
 import os
@@ -96,7 +97,7 @@ class DistillConfig:
         return dataclasses.asdict(self)
 
 
-class OnlineDistiller:
+class OnlineDistiller(abc.ABC):
     """Trains ``networks`` (name -> module) together on the same batches; subclasses define one batch."""
 
     def __init__(
@@ -124,9 +125,9 @@ class OnlineDistiller:
         self.history = History()
         self.epoch = 0
 
+    @abc.abstractmethod
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
         """Process one batch: return each network's logits and the batch statistics to average per epoch."""
-        raise NotImplementedError
 
     def update(self, losses: Mapping[str, torch.Tensor], where: str) -> None:
         """One backward through the sum of ``losses`` (their graphs are disjoint) and a step of each network named."""
