@@ -67,10 +67,13 @@ def evaluate(
         inputs = tuple(v.to(device) for v in views_of(batch, "lq"))
         begin = time.perf_counter()
         outputs = run_model(model, inputs, tile)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
         seconds += time.perf_counter() - begin
+        outputs = tuple(o.cpu() for o in outputs)  # scored on the CPU, where the ground truth is
         megapixels += sum(v.shape[0] * v.shape[-2] * v.shape[-1] for v in inputs) / 1e6
         accumulator.update(outputs, views_of(batch, "gt"))
         for b in range(outputs[0].shape[0]):
             if len(kept) < keep:
-                kept.append(tuple(o[b].cpu() for o in outputs))
+                kept.append(tuple(o[b] for o in outputs))
     return Evaluation(accumulator.result(), seconds, megapixels, kept)
