@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lab_common import bench_parser, validate_results
+from lab_common import BenchContext, bench_parser, validate_results
 from lowlevel_vision import bench
 
 DATA_ROOT = Path(os.environ.get("LAB_DATA_ROOT") or Path(__file__).resolve().parents[2].parent / "shared" / "data")
@@ -99,6 +99,23 @@ def test_oracle_exposure_matches_the_target_brightness():
 
 
 @pytest.mark.slow
-def test_tiled_2048_stereo_restore_stays_under_3gb():
-    measured = bench.tiled_restore_case(None)
-    assert measured.metrics["peak_rss_mb"] < 3 * 1024
+@pytest.mark.parametrize("method", ["Monocular", "StereoIRR", "SufrinNet", "RLED-Net"])
+def test_tiled_2048_restore_stays_under_3gb(method, tmp_path):
+    ctx = BenchContext(suite="paper", seed=0, device=torch.device("cpu"), data_root=None, out_dir=tmp_path)
+    measured = bench.inference_case(method, 2048, tiled=True, ctx=ctx)
+    assert measured.metrics["peak_mb"] < 3 * 1024
+
+
+def test_inference_case_reports_throughput_and_memory_of_a_child_process(tmp_path):
+    ctx = BenchContext(suite="paper", seed=0, device=torch.device("cpu"), data_root=None, out_dir=tmp_path)
+    measured = bench.inference_case("Monocular", 64, tiled=False, ctx=ctx)
+    assert measured.params == 363_585
+    assert measured.config["views"] == 2 and measured.config["memory_method"].startswith("VmHWM")
+    assert measured.throughput > 0 and 0 < measured.metrics["peak_mb"] < 3 * 1024
+
+
+def test_paper_suite_lists_the_inference_costs_of_every_method():
+    cases = bench.build_cases(bench.parser().parse_args(["--suite", "paper", "--out", "x"]))
+    assert {(c.method, c.dataset) for c in cases} == {
+        (m, d) for m in bench.INFERENCE_MODELS for d in ("inference-512x512", "tiled-2048x2048")
+    }

@@ -24,13 +24,9 @@ with the notes and one claim line per required margin (threshold, measured value
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 
@@ -50,8 +46,8 @@ from .metrics import MetricAccumulator
 from .models import InputModel, Monocular, MonoUNet
 from .models.rlednet import RLEDNET_BETAS, RLEDNET_LR, RLEDNET_WEIGHT_DECAY
 from .models.sufrinnet import SUFRINNET_BETAS, SUFRINNET_LR
+from .perf import InferenceCase, measure_in_child
 from .registry import MODELS
-from .tiling import tiled_forward
 from .training import TrainConfig, Trainer
 
 PACKAGE = "lowlevel-vision"
@@ -410,42 +406,46 @@ def _grid(rows: list[list[torch.Tensor]], gap: int = 2) -> torch.Tensor:
     return join([join(row, -1) for row in rows], -2)
 
 
-def measure_tiled_restore(size: int = TILED_SIZE, tile: tuple[int, int | None] = (256, None)) -> dict[str, float]:
-    """Restore a random ``size``×``size`` stereo pair with the quick-suite Monocular, tiled; seconds and peak RSS.
-
-    Meant to run in a fresh process (:func:`tiled_restore_case` starts one), so the RSS high-water mark
-    is the inference's own.
-    """
-    torch.manual_seed(0)
-    model = build_model("Monocular").eval()
-    left, right = torch.rand(1, 3, size, size), torch.rand(1, 3, size, size)
-    start = time.perf_counter()
-    tiled_forward(model, left, right, tile=tile, overlap=32)
-    seconds = time.perf_counter() - start
-    with open("/proc/self/status") as handle:
-        peak = next(int(line.split()[1]) / 1024 for line in handle if line.startswith("VmHWM:"))
-    return {"seconds": seconds, "peak_rss_mb": peak, "mpix_s": 2 * size * size / 1e6 / seconds}
+INFERENCE_MODELS = {
+    # name -> (registered model, config): each method as shipped, and the quick suite's Monocular
+    "Monocular": ("Monocular", {"width": 18, **TINY_BLOCKS}),
+    "StereoIRR": ("StereoIRR", {"attn_chunk_rows": 16}),  # DMA 16 rows at a time: exact, O(16 W^2) memory
+    "SufrinNet": ("SufrinNet", {}),
+    "RLED-Net": ("RLED-Net", {}),
+}
+TILE = {True: (256, None), False: (256, 256)}  # stereo: full-width strips (epipolar attention); mono: squares
 
 
-def tiled_restore_case(ctx: BenchContext) -> CaseResult:
-    code = "import json, lowlevel_vision.bench as b; print(json.dumps(b.measure_tiled_restore()))"
-    env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}  # the parent's thread setting
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    measured = json.loads(done.stdout.strip().splitlines()[-1])
-    params = count_parameters(build_model("Monocular"))
+def inference_case(method: str, size: int, tiled: bool, ctx: BenchContext) -> CaseResult:
+    """Throughput and peak memory of ``method`` on a random ``size``×``size`` input (stereo: a pair), whole or
+    tiled, measured in a fresh child process (:mod:`lowlevel_vision.perf`); weights are untrained (cost only)."""
+    name, config = INFERENCE_MODELS[method]
+    stereo = name != "RLED-Net"
+    case = InferenceCase(name, config, size, TILE[stereo] if tiled else None, overlap=32, repeats=1 if tiled else 2)
+    measured = measure_in_child(case, str(ctx.device))
+    memory_method = "CUDA max allocated" if ctx.device.type == "cuda" else "VmHWM of a fresh child process"
     return CaseResult(
-        metrics={"peak_rss_mb": measured["peak_rss_mb"], "under_3gb": float(measured["peak_rss_mb"] < 3 * 1024)},
+        metrics={"peak_mb": measured["peak_mb"], "under_3gb": float(measured["peak_mb"] < 3 * 1024)},
         eval_s=measured["seconds"],
-        params=params,
+        params=int(measured["params"]),
         throughput=measured["mpix_s"],
         throughput_unit="Mpix/s",
-        config={
-            "size": TILED_SIZE,
-            "tile": "256 rows x full width",
-            "overlap": 32,
-            "memory_method": "VmHWM of a fresh child process",
-        },
+        config={**asdict(case), "views": measured["views"], "memory_method": memory_method},
     )
+
+
+def inference_cases(methods: Sequence[str], sizes: Sequence[tuple[int, bool]]) -> list[BenchCase]:
+    return [
+        BenchCase(
+            method,
+            f"{'tiled' if tiled else 'inference'}-{size}x{size}",
+            partial(inference_case, method, size, tiled),
+            role="baseline" if method == "Monocular" else "method",
+            baseline=None if method == "Monocular" else "Monocular",
+        )
+        for size, tiled in sizes
+        for method in methods
+    ]
 
 
 DATASETS = (("rain", False), ("lowlight", False), ("mono", False), ("rain", True), ("lowlight", True), ("mono", True))
@@ -453,8 +453,8 @@ DATASETS = (("rain", False), ("lowlight", False), ("mono", False), ("rain", True
 
 def build_cases(args: argparse.Namespace) -> list[BenchCase]:
     """The rows of the ``args.suite`` suite, in table order."""
-    if args.suite != "quick":
-        return []  # the paper suite arrives with the methods' real data sets and checkpoints
+    if args.suite != "quick":  # the paper suite: for now the inference costs of every method as shipped
+        return inference_cases(list(INFERENCE_MODELS), [(512, False), (TILED_SIZE, True)])
     config = {"protocol": PROTOCOL, **{k: list(v) if isinstance(v, tuple) else v for k, v in QUICK.items()}}
     rows = [row for row in quick_rows() if getattr(args, "ablations", False) or not row.ablation]
     cases = [
@@ -471,8 +471,7 @@ def build_cases(args: argparse.Namespace) -> list[BenchCase]:
         for row in rows
         if task in row.tasks
     ]
-    cases.append(BenchCase("Monocular", f"tiled-{TILED_SIZE}x{TILED_SIZE}", tiled_restore_case, role="baseline"))
-    return cases
+    return cases + inference_cases(["Monocular"], [(TILED_SIZE, True)])
 
 
 NOTES = """
@@ -499,8 +498,9 @@ NOTES = """
   `Monocular-<N>M` rows are matched to the method that names them as baseline (smallest width with at least
   the method's parameters, same block counts; vision-common §9).
 - `throughput` is inference megapixels (all views) per second; `peak MiB` is the process RSS high-water mark
-  during the row; the tiling row measures a fresh child process restoring a {tiled}x{tiled} stereo pair in
-  256-row full-width strips (`under_3gb` = 1 when its peak RSS is below 3 GiB).
+  during the row; the tiling row measures a fresh child process restoring a random {tiled}x{tiled} stereo pair
+  in 256-row full-width strips (`peak_mb` its own high-water mark, `under_3gb` = 1 below 3 GiB). The `paper`
+  suite measures every method as shipped this way, at 512x512 whole and {tiled}x{tiled} tiled.
 - {ablations}
 - Samples: `samples/<dataset>/<k>_<method>_grid.png`, rows L and R (mono: one row), columns
   input | output | ground truth | 4·|output − gt|; single images `<k>_{{input,gt,<method>}}[_L|_R].png`.
@@ -584,10 +584,10 @@ def claims(results: dict) -> list[str]:
     lines = [margin_claim(ok, dataset, "Monocular", "Input", 0.0) for method, dataset in ok if method == "Monocular"]
     lines += method_claims(ok)
     for record in (r for r in ok.values() if r["dataset"].startswith("tiled-")):
-        peak = record["metrics"]["peak_rss_mb"]
+        peak = record["metrics"]["peak_mb"]
         lines.append(
-            f"- {record['dataset']} stereo restore under 3 GiB peak RSS on CPU: {peak:.0f} MiB: "
-            f"{'YES' if peak < 3 * 1024 else 'NO'}"
+            f"- {record['dataset']}: {record['method']} restores it tiled under 3 GiB peak memory "
+            f"({record['config']['memory_method']}): {peak:.0f} MiB: {'YES' if peak < 3 * 1024 else 'NO'}"
         )
     lines = [line for line in lines if line]
     return lines or ["- no claim could be checked (no row ran)"]
@@ -603,12 +603,10 @@ def ablation_note(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> dict:
     """Run the suite, then append the notes and the claims to ``results.md``.
 
-    Unless ``OMP_NUM_THREADS`` says otherwise, torch runs one intra-op thread: on a shared 2-core machine
-    two threads made a training step of these small models up to 10x slower (thread synchronisation);
-    ``results.json`` records the thread count under ``machine.torch_threads``.
+    Torch uses its default thread count (``OMP_NUM_THREADS`` overrides it): on 2 quiet cores two threads
+    train these models 1.5-2x faster than one. On a machine shared with other jobs set
+    ``OMP_NUM_THREADS=1``: there two threads can be many times slower.
     """
-    if "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(1)
     results = bench_main(PACKAGE, build_cases, args=args)
     notes = NOTES.format(
         tiled=TILED_SIZE, oracle=ORACLE, ablations=ablation_note(args), claims="\n".join(claims(results)), **QUICK

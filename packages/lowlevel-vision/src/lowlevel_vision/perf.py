@@ -1,0 +1,99 @@
+"""Inference cost of a registered model: throughput and peak memory, whole or tiled.
+
+The issues ask for each method's throughput and peak memory at 512×512 per view and for a 2048×2048
+image (stereo: pair) restored through tiled inference. :func:`measure_inference` runs one such
+measurement in the current process; :func:`measure_in_child` runs it in a fresh Python process, so that
+on the CPU the peak resident set size (``VmHWM``) is the inference's own and not the high-water mark of
+whatever ran before (on CUDA the peak allocated memory is reset instead).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+
+from .models import StereoModel
+from .registry import MODELS
+from .tiling import tiled_forward
+
+
+@dataclass(frozen=True)
+class InferenceCase:
+    """One measurement: model ``name`` built with ``config`` on a ``size``×``size`` input (both views when stereo).
+
+    ``tile=None`` runs the whole image at once; otherwise tiles of ``tile`` (``None`` = full extent on that
+    axis) with ``overlap`` pixels, as :func:`~lowlevel_vision.tiling.tiled_forward` does.
+    """
+
+    name: str
+    config: dict[str, Any] = field(default_factory=dict)
+    size: int = 512
+    tile: tuple[int | None, int | None] | None = None
+    overlap: int = 32
+    repeats: int = 2
+
+
+def measure_inference(case: InferenceCase, device: str | torch.device = "cpu") -> dict[str, float]:
+    """Seconds per forward (the fastest of ``repeats`` after one warm-up), megapixels per second over all
+    views, and peak memory in MiB (CUDA: max allocated; CPU: the process's ``VmHWM``)."""
+    device = torch.device(device)
+    torch.manual_seed(0)
+    model = MODELS.build(case.name, **case.config).to(device).eval()
+    count = 2 if isinstance(model, StereoModel) else 1
+    views = [torch.rand(1, 3, case.size, case.size, device=device) for _ in range(count)]
+
+    def forward() -> None:
+        if case.tile is None:
+            model(*views)
+        else:
+            tiled_forward(model, *views, tile=case.tile, overlap=case.overlap)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    with torch.no_grad():
+        forward()
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        seconds = []
+        for _ in range(case.repeats):
+            start = time.perf_counter()
+            forward()
+            seconds.append(time.perf_counter() - start)
+    best = min(seconds)
+    return {
+        "seconds": best,
+        "mpix_s": len(views) * case.size**2 / 1e6 / best,
+        "peak_mb": _peak_mb(device),
+        "views": len(views),
+        "params": sum(p.numel() for p in model.parameters()),
+    }
+
+
+def _peak_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    with open("/proc/self/status") as handle:
+        return next(int(line.split()[1]) / 1024 for line in handle if line.startswith("VmHWM:"))
+
+
+def measure_in_child(case: InferenceCase, device: str = "cpu", threads: int | None = None) -> dict[str, float]:
+    """:func:`measure_inference` in a fresh interpreter (same thread count as the caller unless ``threads``)."""
+    code = (
+        "import json, sys, torch; from lowlevel_vision.perf import InferenceCase, measure_inference; "
+        "case = json.loads(sys.argv[1]); case['tile'] = tuple(case['tile']) if case['tile'] else None; "
+        "print(json.dumps(measure_inference(InferenceCase(**case), sys.argv[2])))"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads or torch.get_num_threads())}
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(asdict(case)), device], capture_output=True, text=True, env=env
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"inference measurement of {case.name} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
