@@ -21,6 +21,9 @@ class FixedScores(Recommender):
     def embeddings(self):
         return torch.eye(self.scores.shape[0]), self.scores.T
 
+    def loss(self, users, positives, negatives):
+        raise AssertionError("an evaluation-only model is never trained")
+
 
 def test_ranking_metrics_by_hand():
     hits = torch.tensor([[1, 0, 1, 0], [0, 0, 0, 0], [0, 1, 0, 0]], dtype=torch.bool)
@@ -93,3 +96,12 @@ def test_full_sort_masks_training_items_and_averages_by_hand():
     assert result.users.tolist() == [0, 1]  # user 2 has no test item: not in ranking averages
     # DP@2 over all three users' masked lists: u0 [0, 2], u1 [2, 3], u2 [4, 2]
     assert m["dp@2"] == pytest.approx((1 + 1 / 3 + 1 + 1) / 4)
+
+
+def test_a_recommender_must_define_embeddings_and_loss():
+    class ScoresOnly(Recommender):
+        def embeddings(self):
+            return torch.zeros(1, 1), torch.zeros(1, 1)
+
+    with pytest.raises(TypeError, match="abstract method.*loss"):
+        ScoresOnly()

@@ -16,6 +16,7 @@ need none of them inherit the defaults.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -28,8 +29,8 @@ from ..data.dataset import InteractionData
 from .graph import transpose_csr
 
 
-class Recommender(nn.Module):
-    """Base class: dot-product scoring over ``embeddings()``."""
+class Recommender(nn.Module, metaclass=abc.ABCMeta):
+    """Base class: dot-product scoring over ``embeddings()``; subclasses define ``embeddings`` and ``loss``."""
 
     config: dict[str, Any]
 
@@ -37,11 +38,13 @@ class Recommender(nn.Module):
     def from_data(cls, data: InteractionData, **config: Any) -> Recommender:
         return cls(data.n_users, data.n_items, **config)
 
+    @abc.abstractmethod
     def embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
-        raise NotImplementedError
+        """Final ``[U, d]`` user and ``[I, d]`` item representations."""
 
+    @abc.abstractmethod
     def loss(self, users: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor) -> dict[str, torch.Tensor]:
-        raise NotImplementedError
+        """Training loss parts of a batch; ``"loss"`` is the total that is back-propagated."""
 
     def score(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """``[B]`` scores of the pairs ``(users[b], items[b])``."""
