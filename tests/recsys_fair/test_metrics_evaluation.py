@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from recsys_fair import InteractionData, evaluate_full_sort, evaluate_sampled
+from recsys_fair import InteractionData, MostPopular, evaluate_full_sort, evaluate_sampled
 from recsys_fair.metrics import exposure_fairness, ranking_metrics, sampled_metrics
 from recsys_fair.models.base import Recommender
 
@@ -105,3 +105,9 @@ def test_a_recommender_must_define_embeddings_and_loss():
 
     with pytest.raises(TypeError, match="abstract method.*loss"):
         ScoresOnly()
+
+
+def test_most_popular_refuses_training_with_a_clear_error():
+    data = InteractionData(2, 3, torch.tensor([[0, 1], [1, 1], [1, 2]]))
+    with pytest.raises(TypeError, match="MostPop is not trainable"):
+        MostPopular.from_data(data).loss(torch.tensor([0]), torch.tensor([1]), torch.tensor([[2]]))

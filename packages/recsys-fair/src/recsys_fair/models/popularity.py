@@ -28,3 +28,6 @@ class MostPopular(Recommender):
 
     def embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
         return self.user_repr, self.item_repr
+
+    def loss(self, users: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor) -> dict[str, torch.Tensor]:
+        raise TypeError("MostPop is not trainable: it ranks items by their training counts (build it with from_data)")
