@@ -8,6 +8,7 @@ from lab_common import DataFormatError, load_checkpoint, seed_everything
 from recsys_fair import InteractionData
 from recsys_fair.benchmarks import baselines
 from recsys_fair.benchmarks import fda as fda_rows
+from recsys_fair.models import fda as fda_module
 from recsys_fair.models.base import run_pass
 from recsys_fair.models.fda import FDA, FDAModel, cross_group_pairs, mix_fake
 from recsys_fair.models.gccf import GCCF
@@ -84,6 +85,35 @@ def test_fake_tables_mf_clamps_and_gccf_reruns_the_propagation(synthetic):
     assert torch.allclose(fake, shifted.embeddings()[1])
 
 
+@pytest.mark.parametrize("name", ["FDA-GCCF", "FDA-LightGCN"])
+def test_shared_propagation_equals_the_direct_fake_table_and_training(synthetic, monkeypatch, name):
+    """The linear-backbone shortcut (real representations + propagated delta) is float noise away from
+    propagating ``E_I + delta``, in the fake table, its gradients and a short training run."""
+    torch.manual_seed(0)
+    model = build_model(name, synthetic, dim=8)
+    assert model.shares_propagation
+    with torch.no_grad():
+        model.delta.normal_(0.0, 0.5)  # a perturbation of the tables' size
+    user, item, delta = model.backbone.user, model.backbone.item, model.delta
+    direct = model.fake_items(user, item, delta)
+    shared = model.fake_items(user, item, delta, model.embeddings()[1])
+    assert torch.allclose(shared, direct, rtol=1e-5, atol=1e-6)
+    weights = torch.randn_like(direct)
+    grads = [torch.autograd.grad((f * weights).sum(), (user, item, delta)) for f in (direct, shared)]
+    assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(*grads))
+
+    model, history = fit(synthetic, name, 3, eval_every=3)
+    monkeypatch.setattr(fda_module, "LINEAR_BACKBONES", ())  # the direct computation
+    plain, plain_history = fit(synthetic, name, 3, eval_every=3)
+    assert not plain.shares_propagation
+    assert torch.allclose(model.backbone.item, plain.backbone.item, rtol=1e-3, atol=1e-5)
+    assert torch.allclose(model.delta, plain.delta, rtol=1e-3, atol=1e-5)
+    for key in ("loss", "aug_loss", "test/ndcg@20", "test/dp@20"):
+        assert history[-1].get(key, history[-2].get(key)) == pytest.approx(
+            plain_history[-1].get(key, plain_history[-2].get(key)), rel=1e-4
+        )
+
+
 def test_augmentation_loss_pairs_each_group_with_the_other_groups_fake_positives(synthetic):
     torch.manual_seed(0)
     model = build_model("FDA-MF", synthetic, dim=8)
@@ -115,8 +145,10 @@ def test_task_step_moves_only_the_tables_and_augmentation_step_only_delta(synthe
     assert torch.equal(after_task["delta"], before["delta"])
     assert not torch.equal(after_task["backbone.user"], before["backbone.user"])
     assert not torch.equal(after_task["backbone.item"], before["backbone.item"])
+    model.backbone.zero_grad(set_to_none=True)
     run_pass(model, [batch], optimizers["augment"], "augment", loss_fn=model.augmentation_loss)
     after_aug = model.state_dict()
+    assert model.backbone.user.grad is None and model.backbone.item.grad is None  # detached (section 3.2)
     assert torch.equal(after_aug["backbone.user"], after_task["backbone.user"])
     assert torch.equal(after_aug["backbone.item"], after_task["backbone.item"])
     assert not torch.equal(after_aug["delta"], after_task["delta"])
@@ -197,16 +229,26 @@ def test_fda_procedure_trains_and_exposes_the_plain_backbone(synthetic):
         FDA(backbone="ngcf")
 
 
-def test_quick_bench_rows_pair_fda_mf_with_mf_on_the_same_budget():
-    mf = {c.dataset: c.config for c in baselines.build_cases("quick") if c.method == "MF"}
-    rows = fda_rows.build_cases("quick")
-    assert {(c.method, c.dataset, c.baseline) for c in rows} == {
-        ("FDA-MF", "synthetic", "MF"),
-        ("FDA-MF", "movielens-100k", "MF"),
-    }
-    assert all(c.config == mf[c.dataset] for c in rows)
-    paper = {(c.method, c.baseline) for c in fda_rows.build_cases("paper")}
-    assert {("GCCF", None), ("FDA-GCCF", "GCCF"), ("FDA-LightGCN", "LightGCN")} <= paper
+@pytest.mark.parametrize("suite", ["quick", "paper"])
+def test_bench_rows_pair_each_fda_model_with_its_backbone_on_the_same_budget(suite):
+    mf = {c.dataset: c.config for c in baselines.build_cases(suite) if c.method == "MF"}
+    rows = {(c.method, c.dataset): c for c in fda_rows.build_cases(suite)}
+    pairs = {("FDA-MF", "MF"), ("FDA-GCCF", "GCCF"), ("FDA-LightGCN", "LightGCN-rho0")}
+    assert {(c.method, c.baseline) for c in rows.values() if c.role == "method"} == pairs
+    assert {d for _, d in rows} == {"synthetic", "movielens-100k"}
+    budget = ("epochs", "eval_every", "lr", "protocol")
+    for (method, dataset), case in rows.items():
+        if method == "FDA-MF":
+            assert mf[dataset].items() <= case.config.items()  # MF's own row is the baseline
+            assert fda_rows.row_budgets(suite)[(method, dataset)] == baselines.budgets_of(suite)[("MF", dataset)]
+        elif case.role == "method":
+            backbone = rows[(case.baseline, dataset)].config
+            assert all(case.config[k] == backbone[k] for k in budget)
+    assert rows[("LightGCN-rho0", "synthetic")].config["rho"] == 0.0
+    built = {name: model for name, _, _, model, _ in fda_rows.ROWS}
+    assert built.pop("LightGCN-rho0") == "FDA-LightGCN" and all(name == model for name, model in built.items())
+    if suite == "quick":
+        assert rows[("GCCF", "synthetic")].config["epochs"] < mf["synthetic"]["epochs"]
 
 
 def test_paper_settings_give_the_official_schedule():

@@ -18,6 +18,13 @@ base embedding moved by ``delta_i`` and pushed through the backbone (section 2.4
   full augmentation pass (``Adam_aug``) over a fresh shuffle of the same epoch's triples, with the
   tables already updated by the task pass. Both optimizers keep their state across epochs.
 
+Cost: the graph backbones (``GCCF``, ``LightGCN``) are linear in their base tables, so the fake table
+is the real one shifted by the propagation of ``delta`` alone,
+``represent(E_U, E_I + delta).items = I_f + represent(0, delta).items``: the task step reuses the
+representations it propagates anyway (the shift carries no gradient, ``delta`` being detached there),
+and the augmentation pass propagates the fixed real tables once per pass, then only ``delta`` per step
+(equal to the direct computation up to float rounding; tested).
+
 The registered ``FDA-MF``, ``FDA-GCCF`` and ``FDA-LightGCN`` are :class:`FDAModel` subclasses that
 build their backbone from data; :class:`recsys_fair.Trainer` trains them through the
 ``make_optimizers`` / ``train_epoch`` hooks, checkpoints ``delta`` with both optimizer states and
@@ -44,8 +51,8 @@ from lab_common import History
 from ..data.dataset import InteractionData
 from ..registry import MODELS
 from .base import Recommender, run_pass
-from .gccf import GCCF  # noqa: F401  (registers the GCCF backbone)
-from .lightgcn import LightGCN  # noqa: F401  (registers the LightGCN backbone)
+from .gccf import GCCF
+from .lightgcn import LightGCN
 from .losses import bpr_loss, l2_batch_mean
 from .mf import MF
 
@@ -55,6 +62,8 @@ Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 DELTA_STD = 0.01
 """``delta ~ N(0, 0.01^2)`` (official code)."""
 FDA_KEYS = ("rho", "lr_aug", "weight", "augment", "clamp_fake_base")
+LINEAR_BACKBONES: tuple[type[Recommender], ...] = (GCCF, LightGCN)
+"""Backbones whose representations are linear in ``(E_U, E_I)`` (no activation, fixed adjacency)."""
 
 PAPER_SETTINGS: dict[tuple[str, str], dict[str, Any]] = {
     ("mf", "ml-1m"): {"rho": 0.4, "lr": 1e-3, "lr_aug": 1e-3, "epochs": 136, "seed": 2022},
@@ -156,10 +165,28 @@ class FDAModel(Recommender):
         tables = {"backbone.user": user_table, "backbone.item": item_table}
         return functional_call(_Representations(self.backbone), tables, ())
 
-    def fake_items(self, user_table: torch.Tensor, item_table: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
-        """``F = represent(E_U, base(E_I) + delta).items`` (fda.md, section 2.4)."""
+    def fake_items(
+        self,
+        user_table: torch.Tensor,
+        item_table: torch.Tensor,
+        delta: torch.Tensor,
+        real_items: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """``F = represent(E_U, base(E_I) + delta).items`` (fda.md, section 2.4).
+
+        ``real_items`` is ``represent(E_U, E_I).items`` when the caller has it; for a linear backbone
+        without the clamp, ``F`` is then ``real_items + represent(0, delta).items`` (one propagation of
+        ``delta`` instead of the whole graph's; gradients reach the tables through ``real_items``).
+        """
+        if real_items is not None and self.shares_propagation:
+            return real_items + self.represent(torch.zeros_like(user_table), delta)[1]
         base = item_table.clamp(-1.0, 1.0) if self.clamp_fake_base else item_table
         return self.represent(user_table, base + delta)[1]
+
+    @property
+    def shares_propagation(self) -> bool:
+        """Whether the fake table is the real one plus the propagated ``delta`` (see the module docstring)."""
+        return isinstance(self.backbone, LINEAR_BACKBONES) and not self.clamp_fake_base
 
     # ------------------------------------------------------------------ losses
     def loss(self, users: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -167,7 +194,7 @@ class FDAModel(Recommender):
         user_repr, item_repr = self.embeddings()
         fake = None
         if math.floor(self.rho * len(users)) > 0:
-            fake = self.fake_items(self.backbone.user, self.backbone.item, self.delta.detach())
+            fake = self.fake_items(self.backbone.user, self.backbone.item, self.delta.detach(), item_repr)
         u, p, n = user_repr[users], item_repr[positives], item_repr[negatives]
         p_rows, n_rows = mix_fake(p, n, fake, positives, negatives, self.rho)
         bpr = bpr_loss((u * p_rows).sum(-1), (u * n_rows).sum(-1))
@@ -175,16 +202,23 @@ class FDAModel(Recommender):
         return {"loss": bpr + reg, "bpr": bpr, "reg": reg}
 
     def augmentation_loss(
-        self, users: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor
+        self,
+        users: torch.Tensor,
+        positives: torch.Tensor,
+        negatives: torch.Tensor,
+        representations: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> dict[str, torch.Tensor] | None:
         """Cross-group fake-data loss (section 3.2); gradients reach ``delta`` only. ``None`` when the
-        batch has fewer than 2 rows of a group."""
+        batch has fewer than 2 rows of a group. ``representations`` are the backbone's current
+        ``embeddings()`` without gradient (computed here when not given; the augmentation pass
+        computes them once, since only ``delta`` changes during it)."""
         pairs = cross_group_pairs(self.groups[users])
         if pairs is None:
             return None
-        with torch.no_grad():
-            user_repr, item_repr = self.embeddings()
-        fake = self.fake_items(self.backbone.user.detach(), self.backbone.item.detach(), self.delta)
+        if representations is None:
+            representations = self.real_representations()
+        user_repr, item_repr = representations
+        fake = self.fake_items(self.backbone.user.detach(), self.backbone.item.detach(), self.delta, item_repr)
         u, n = user_repr[users], item_repr[negatives]
         bpr, reg = 0.0, 0.0
         for rows, sources in (pairs[:2], pairs[2:]):
@@ -192,6 +226,12 @@ class FDAModel(Recommender):
             bpr = bpr + bpr_loss((u[rows] * like).sum(-1), (u[rows] * n[rows]).sum(-1))
             reg = reg + self.weight * like.pow(2).sum(-1).mean()
         return {"loss": bpr + reg, "bpr": bpr, "reg": reg}
+
+    @torch.no_grad()
+    def real_representations(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The backbone's ``embeddings()``, detached (MF returns its parameter tables themselves)."""
+        user_repr, item_repr = self.embeddings()
+        return user_repr.detach(), item_repr.detach()
 
     # ------------------------------------------------------------------ training hooks
     def make_optimizers(self, lr: float) -> dict[str, torch.optim.Optimizer]:
@@ -232,7 +272,12 @@ class FDAModel(Recommender):
         if skipped:
             log.info("epoch %d: %d augmentation batches skipped (a group has fewer than 2 rows)", epoch, skipped)
         where = f"epoch {epoch}, augmentation pass"
-        means = run_pass(self, steps, optimizer, where, loss_fn=self.augmentation_loss)
+        representations = self.real_representations()  # the tables stay fixed during this pass
+
+        def loss_fn(*batch: torch.Tensor) -> dict[str, torch.Tensor] | None:
+            return self.augmentation_loss(*batch, representations=representations)
+
+        means = run_pass(self, steps, optimizer, where, loss_fn=loss_fn)
         return {**{f"aug_{name}": value for name, value in means.items()}, "aug_skipped": float(skipped)}
 
 
