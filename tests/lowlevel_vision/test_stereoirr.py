@@ -172,6 +172,17 @@ def test_fresh_dma_is_identity_and_can_learn(shared):
     assert dma.beta.grad.abs().sum() > 0 and dma.gamma.grad.abs().sum() > 0
 
 
+def test_dma_scale_init_option_sets_every_beta_and_gamma():
+    """Reconstruction option ``dma_scale_init`` (default 0 = spec §2.3): the value of every DMA's β and γ."""
+    assert all(torch.equal(d.beta, torch.zeros_like(d.beta)) for d in small_model().dmas.values())
+    model = small_model(seed=7, dma_scale_init=0.25)
+    assert all((d.beta == 0.25).all() and (d.gamma == 0.25).all() for d in model.dmas.values())
+    assert MODELS.build("StereoIRR", **model.config).config["dma_scale_init"] == 0.25
+    left, right = torch.rand(1, 3, 16, 24), torch.rand(1, 3, 16, 24)
+    with torch.no_grad():  # active from the first step: the right view already reaches the left output
+        assert (model(left, right)[0] - model(left, torch.rand(1, 3, 16, 24))[0]).abs().max() > 1e-4
+
+
 def test_dma_direction_follows_disparity():
     """§6.3: F_R[..., x] = F_L[..., x + d]: left column i matches right column i - d and vice versa."""
     torch.manual_seed(4)

@@ -118,16 +118,23 @@ class DualViewMutualAttention(nn.Module):
 
     Each view is the key for the other (Q_L is the left query and the key of the right view, and vice
     versa), so the one score matrix S yields both mutual maps; A_LR is computed as the column-softmax of S
-    (the transpose of ``softmax(S^T, -1)``) without copying S. β, γ ∈ R^c are zero-initialised: a fresh DMA
-    is the identity. ``shared_projections=True`` (default) uses one LN/W_q/W_v for both views
-    (``2c² + 6c`` parameters); ``False`` gives each view its own (SCAM-like, ``4c² + 10c``).
+    (the transpose of ``softmax(S^T, -1)``) without copying S. β, γ ∈ R^c are zero-initialised (spec §2.3):
+    a fresh DMA is the identity. ``scale_init`` sets another initial value for every entry of β and γ (a
+    reconstruction option, not the spec's default; the docs report its effect). ``shared_projections=True``
+    (default) uses one LN/W_q/W_v for both views (``2c² + 6c`` parameters); ``False`` gives each view its
+    own (SCAM-like, ``4c² + 10c``).
 
     Attention is independent per row: memory is O(B·H·W²) per map, and ``chunk_rows=k`` processes k rows
     at a time (exact) to bound it.
     """
 
     def __init__(
-        self, channels: int, heads: int = 1, shared_projections: bool = True, chunk_rows: int | None = None
+        self,
+        channels: int,
+        heads: int = 1,
+        shared_projections: bool = True,
+        chunk_rows: int | None = None,
+        scale_init: float = 0.0,
     ) -> None:
         super().__init__()
         if heads < 1 or channels % heads:
@@ -138,8 +145,8 @@ class DualViewMutualAttention(nn.Module):
         self.scale = 1.0 / math.sqrt(channels / heads)
         self.chunk_rows = chunk_rows
         self.projections = nn.ModuleList(_QueryValue(channels) for _ in range(1 if shared_projections else 2))
-        self.beta = nn.Parameter(torch.zeros(1, channels, 1, 1))
-        self.gamma = nn.Parameter(torch.zeros(1, channels, 1, 1))
+        self.beta = nn.Parameter(torch.full((1, channels, 1, 1), float(scale_init)))
+        self.gamma = nn.Parameter(torch.full((1, channels, 1, 1), float(scale_init)))
 
     def _project(self, left: torch.Tensor, right: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """``(Q_L, Q_R, V_L, V_R)``, each split into heads: (B, heads, c/heads, H, W)."""
@@ -232,6 +239,8 @@ class StereoIRR(StereoModel):
         skip_fusion: ``"add"`` (default) or ``"concat"`` (+ Conv1×1(2c→c)).
         cross_view: ``False`` replaces every DMA by the identity (the ablation ``StereoIRR-noDMA``).
         attn_chunk_rows: rows per DMA attention block (``None``: all rows at once); exact either way.
+        dma_scale_init: initial value of every DMA's β and γ (spec §2.3: 0, a fresh DMA is the identity; a
+            non-zero value lets the cross-view messages act from the first step).
 
     Parameters: 3,065,827 by default (2,846,755 with ``cross_view=False``); tiny (width 16, blocks 1/1/1)
     344,467 (spec §2.4).
@@ -250,6 +259,7 @@ class StereoIRR(StereoModel):
         skip_fusion: str = "add",
         cross_view: bool = True,
         attn_chunk_rows: int | None = None,
+        dma_scale_init: float = 0.0,
     ) -> None:
         super().__init__()
         if len(enc_blocks) != len(dec_blocks) or not enc_blocks:
@@ -271,6 +281,7 @@ class StereoIRR(StereoModel):
             "skip_fusion": skip_fusion,
             "cross_view": cross_view,
             "attn_chunk_rows": attn_chunk_rows,
+            "dma_scale_init": dma_scale_init,
         }
         self.block_counts = {
             "enc_blocks": tuple(enc_blocks),
@@ -292,7 +303,9 @@ class StereoIRR(StereoModel):
         self.ending = nn.Conv2d(width, 3, 3, padding=1)
         self.dmas = nn.ModuleDict(
             {
-                str(gap): DualViewMutualAttention(gaps[gap], dma_heads, dma_shared_projections, attn_chunk_rows)
+                str(gap): DualViewMutualAttention(
+                    gaps[gap], dma_heads, dma_shared_projections, attn_chunk_rows, dma_scale_init
+                )
                 for gap in (positions if cross_view else [])
             }
         )

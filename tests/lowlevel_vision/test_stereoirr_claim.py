@@ -1,0 +1,74 @@
+"""StereoIRR claim check, CI-sized (spec shared/papers/stereoirr.md §5 and §6.13; vision-common §5.7).
+
+Tiny StereoIRR (344,467 parameters), its matched ``Monocular`` (width 18, 363,585) and the
+``cross_view=False`` ablation (288,691) train with the same recipe (Charbonnier, AdamW lr 1e-3 betas
+(0.9, 0.9), cosine over the run), steps, batch, crops, data order and seed on synthetic stereo rain in the
+CI-sized setting vision-common §5.7 allows (disparity 1-6 px, ``heavy`` rain, 32×64 crops), then are scored
+on a fixed held-out set of 16 pairs of 64×128 (protocol ``rgb``). Every setting below was fixed before any
+result was seen; the thresholds are the spec's (§6.13: ≥ 0.15 dB over Monocular on each view, ≥ 2 dB over
+the rainy input) and the issue's (above the no-DMA ablation). Several minutes on 2 cores: ``slow``.
+Measured 2026-11-27: the margin over Monocular fails (-0.18 / -0.19 dB) and is marked ``xfail`` with that
+reason; docs/lowlevel-vision.md (StereoIRR, diagnosis) explains it: a true-disparity oracle gains only
+~0.2 dB in this setting.
+"""
+
+import pytest
+import torch
+
+from lab_common import seed_everything
+from lowlevel_vision.data.synthetic import SyntheticStereo
+from lowlevel_vision.evaluation import evaluate
+from lowlevel_vision.models.monocular import InputModel, Monocular
+from lowlevel_vision.models.stereoirr import StereoIRR
+from lowlevel_vision.training import TrainConfig, Trainer
+
+pytestmark = pytest.mark.slow
+
+TINY = {"width": 16, "enc_blocks": (1, 1, 1), "middle_blocks": 1, "dec_blocks": (1, 1, 1)}
+STEPS, BATCH, CROP, DISPARITY, PRESET, SEED = 300, 8, (32, 64), (1, 6), "heavy", 0
+TEST_PAIRS, TEST_SIZE, TEST_SEED = 16, (64, 128), 1234
+MARGIN_OVER_MONOCULAR_DB = 0.15  # spec §6.13, on the left view and on the right view
+MARGIN_OVER_INPUT_DB = 2.0  # spec §6.13, on both views
+
+
+def trained_metrics(build, train_set, test_set) -> dict[str, float]:
+    seed_everything(SEED)
+    model = build()
+    config = TrainConfig(steps=STEPS, batch_size=BATCH, seed=SEED, log_every=0)
+    Trainer(model, config).fit(train_set)
+    return evaluate(model.to(memory_format=torch.contiguous_format), test_set, "rgb").metrics
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, dict[str, float]]:
+    train_set = SyntheticStereo("rain", PRESET, STEPS * BATCH, CROP, SEED, fixed=False, disparity=DISPARITY)
+    test_set = SyntheticStereo("rain", PRESET, TEST_PAIRS, TEST_SIZE, TEST_SEED, fixed=True, disparity=DISPARITY)
+    builders = {
+        "StereoIRR": lambda: StereoIRR(**TINY),
+        "StereoIRR-noDMA": lambda: StereoIRR(**TINY, cross_view=False),
+        "Monocular": lambda: Monocular.matching(StereoIRR(**TINY)),
+    }
+    scores = {name: trained_metrics(build, train_set, test_set) for name, build in builders.items()}
+    scores["Input"] = evaluate(InputModel(), test_set, "rgb").metrics
+    return scores
+
+
+@pytest.mark.parametrize("view", ["l", "r"])
+def test_stereoirr_improves_on_the_rainy_input(results, view):
+    gain = results["StereoIRR"][f"psnr_{view}"] - results["Input"][f"psnr_{view}"]
+    assert gain >= MARGIN_OVER_INPUT_DB, results
+
+
+@pytest.mark.xfail(
+    reason="not reproduced (measured 2026-11-27: -0.18 / -0.19 dB); in this setting even a U-Net given the other "
+    "view warped with the true disparity gains only ~0.2 dB over Monocular (docs/lowlevel-vision.md, StereoIRR)",
+    strict=False,
+)
+@pytest.mark.parametrize("view", ["l", "r"])
+def test_stereoirr_beats_the_matched_monocular_unet(results, view):
+    margin = results["StereoIRR"][f"psnr_{view}"] - results["Monocular"][f"psnr_{view}"]
+    assert margin >= MARGIN_OVER_MONOCULAR_DB, results
+
+
+def test_stereoirr_beats_its_no_dma_ablation(results):
+    assert results["StereoIRR"]["psnr_avg"] > results["StereoIRR-noDMA"]["psnr_avg"], results
