@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from torch import nn
 
 from lab_common import load_checkpoint, save_checkpoint, seed_everything
 from lowlevel_vision.data.base import collate
@@ -223,6 +224,22 @@ def test_row_chunked_dma_is_exact_in_a_full_forward():
             assert all(dma.chunk_rows == chunk for dma in chunked.dmas.values())
             part = chunked(left, right)
             assert (part[0] - full[0]).abs().max() < 1e-5 and (part[1] - full[1]).abs().max() < 1e-5
+
+
+def test_dma_blocks_of_rows_follow_the_attention_budget():
+    dma = DualViewMutualAttention(8)
+    dma.attention_budget = 3 * 40 * 40  # three rows of 40x40 scores per block
+    assert dma.block_rows(torch.Size([1, 1, 8, 10, 40])) == 3
+    assert dma.block_rows(torch.Size([1, 1, 8, 2, 40])) == 2  # everything fits: one block
+    dma.chunk_rows = 5
+    assert dma.block_rows(torch.Size([1, 1, 8, 10, 40])) == 5  # an explicit size wins
+    fl, fr = torch.randn(1, 8, 10, 40), torch.randn(1, 8, 10, 40)
+    nn.init.normal_(dma.beta), nn.init.normal_(dma.gamma)
+    with torch.no_grad():
+        whole = DualViewMutualAttention(8)
+        whole.load_state_dict(dma.state_dict())
+        for budgeted, reference in zip(dma(fl, fr), whole(fl, fr), strict=True):
+            assert (budgeted - reference).abs().max() < 1e-5
 
 
 def test_long_skips_leave_before_the_dma():

@@ -409,7 +409,7 @@ def _grid(rows: list[list[torch.Tensor]], gap: int = 2) -> torch.Tensor:
 INFERENCE_MODELS = {
     # name -> (registered model, config): each method as shipped, and the quick suite's Monocular
     "Monocular": ("Monocular", {"width": 18, **TINY_BLOCKS}),
-    "StereoIRR": ("StereoIRR", {"attn_chunk_rows": 16}),  # DMA 16 rows at a time: exact, O(16 W^2) memory
+    "StereoIRR": ("StereoIRR", {}),  # its DMA attends in blocks of rows within a score budget (exact)
     "SufrinNet": ("SufrinNet", {}),
     "RLED-Net": ("RLED-Net", {}),
 }

@@ -124,8 +124,10 @@ class DualViewMutualAttention(nn.Module):
     (default) uses one LN/W_q/W_v for both views (``2c² + 6c`` parameters); ``False`` gives each view its
     own (SCAM-like, ``4c² + 10c``).
 
-    Attention is independent per row: memory is O(B·H·W²) per map, and ``chunk_rows=k`` processes k rows
-    at a time (exact) to bound it.
+    Attention is independent per row: memory is O(B·H·W²) per map, so rows are processed in blocks (exact):
+    of ``chunk_rows`` rows when given, otherwise of as many rows as keep one block's score matrix within
+    ``attention_budget`` elements (all rows at once when they fit, as in training on crops; bounded blocks
+    for the full-width strips of a 2048-wide image).
     """
 
     def __init__(
@@ -135,6 +137,7 @@ class DualViewMutualAttention(nn.Module):
         shared_projections: bool = True,
         chunk_rows: int | None = None,
         scale_init: float = 0.0,
+        attention_budget: int = 2**25,
     ) -> None:
         super().__init__()
         if heads < 1 or channels % heads:
@@ -144,6 +147,7 @@ class DualViewMutualAttention(nn.Module):
         self.heads = heads
         self.scale = 1.0 / math.sqrt(channels / heads)
         self.chunk_rows = chunk_rows
+        self.attention_budget = attention_budget
         self.projections = nn.ModuleList(_QueryValue(channels) for _ in range(1 if shared_projections else 2))
         self.beta = nn.Parameter(torch.full((1, channels, 1, 1), float(scale_init)))
         self.gamma = nn.Parameter(torch.full((1, channels, 1, 1), float(scale_init)))
@@ -179,15 +183,23 @@ class DualViewMutualAttention(nn.Module):
         scores = self._scores(q_l, q_r)
         return scores.softmax(dim=-1), scores.transpose(-1, -2).softmax(dim=-1)
 
+    def block_rows(self, head_shape: torch.Size) -> int:
+        """Rows per attention block for head-split features of shape (B, heads, c/heads, H, W)."""
+        batch, heads, _, height, width = head_shape
+        if self.chunk_rows is not None:
+            return self.chunk_rows
+        return max(1, min(height, self.attention_budget // (batch * heads * width * width)))
+
     def forward(self, left: torch.Tensor, right: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(F_L', F_R')`` for (B, c, H, W) features of the two views."""
         q_l, q_r, v_l, v_r = self._project(left, right)
-        if self.chunk_rows is None:
+        rows = self.block_rows(q_l.shape)
+        if rows >= left.shape[2]:
             to_left, to_right = self._exchange(q_l, q_r, v_l, v_r)
         else:
             blocks = [
                 self._exchange(*parts)
-                for parts in zip(*(t.split(self.chunk_rows, dim=3) for t in (q_l, q_r, v_l, v_r)), strict=True)
+                for parts in zip(*(t.split(rows, dim=3) for t in (q_l, q_r, v_l, v_r)), strict=True)
             ]
             to_left = torch.cat([b[0] for b in blocks], dim=3)
             to_right = torch.cat([b[1] for b in blocks], dim=3)
@@ -238,7 +250,8 @@ class StereoIRR(StereoModel):
             hold no module.
         skip_fusion: ``"add"`` (default) or ``"concat"`` (+ Conv1×1(2c→c)).
         cross_view: ``False`` replaces every DMA by the identity (the ablation ``StereoIRR-noDMA``).
-        attn_chunk_rows: rows per DMA attention block (``None``: all rows at once); exact either way.
+        attn_chunk_rows: rows per DMA attention block (``None``: as many as keep a block's scores within
+            2**25 elements, all rows when they fit); exact either way.
         dma_scale_init: initial value of every DMA's β and γ (spec §2.3: 0, a fresh DMA is the identity; a
             non-zero value lets the cross-view messages act from the first step).
 
