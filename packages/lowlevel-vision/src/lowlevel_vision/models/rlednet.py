@@ -300,7 +300,8 @@ def cst_group(channels: int, count: int, window: int, head_dim: int, ffn_expansi
 class CSTNet(nn.Module):
     """U-shaped CSTNet (paper: U shape of CST layers; layout assumed, spec §2.4).
 
-    Level i (c = C·2^i): ``enc_blocks[i]`` CST(c) → skip (optionally through an LSRB(c, rank)) →
+    Level i (c = C·2^i): ``enc_blocks[i]`` CST(c) → skip (optionally through an LSRB(c, skip_rank) with
+    ridge ``skip_eps`` and ``skip_residual``) →
     Conv4×4 stride 2 (c→2c); bottleneck ``middle_blocks`` CST(C·2^L); decoder: ConvTranspose2×2 stride 2
     (2c→c) → cat[up, skip] → Conv1×1(2c→c) → ``dec_blocks[i]`` CST(c). H, W must be multiples of
     window·2^L.
@@ -316,6 +317,8 @@ class CSTNet(nn.Module):
         head_dim: int = 32,
         ffn_expansion: float = 2.66,
         skip_rank: int | None = None,
+        skip_eps: float = 1e-4,
+        skip_residual: bool = False,
     ):
         super().__init__()
         if len(enc_blocks) != len(dec_blocks):
@@ -325,7 +328,8 @@ class CSTNet(nn.Module):
             cst_group(c, n, window, head_dim, ffn_expansion) for c, n in zip(widths, enc_blocks, strict=True)
         )
         self.skip_lsrbs = nn.ModuleList(
-            LatentSubspaceReconstruction(c, skip_rank) if skip_rank else nn.Identity() for c in widths
+            LatentSubspaceReconstruction(c, skip_rank, skip_eps, residual=skip_residual) if skip_rank else nn.Identity()
+            for c in widths
         )
         self.downs = nn.ModuleList(nn.Conv2d(c, 2 * c, 4, stride=2, padding=1) for c in widths)
         self.middle = cst_group(2 * widths[-1], middle_blocks, window, head_dim, ffn_expansion)
@@ -387,7 +391,9 @@ class RLEDNet(nn.Module):
             middle_blocks: bottleneck CST layers; refine_blocks: CST layers in the FRB.
         window: M, the attention window (8). head_dim: channels per head (32). ffn_expansion: GDFN (2.66).
         rank: K, the LSRB subspace rank (16). lsrb_eps: ridge of the subspace solve (1e-4).
-        lsrb_position: ``"input" | "skips" | "both" | "none"``. global_residual: add the padded input.
+        lsrb_position: ``"input" | "skips" | "both" | "none"``. lsrb_residual: every LSRB adds its input
+            back, ``X + Conv1×1(X̂)`` (spec §2.2's flag; default False: the projection replaces X).
+        global_residual: add the padded input.
 
     Parameters: default 5,006,523; ``lsrb_position="none"`` 4,986,443; tiny (C=16, (1,1,1), 1, (1,1,1),
     refine 1, K=8) 760,373 (spec §2.6). ``block_counts`` gives the budget-matched Monocular baseline.
@@ -406,6 +412,7 @@ class RLEDNet(nn.Module):
         rank: int = 16,
         lsrb_eps: float = 1e-4,
         lsrb_position: str = "input",
+        lsrb_residual: bool = False,
         global_residual: bool = True,
     ):
         super().__init__()
@@ -425,6 +432,7 @@ class RLEDNet(nn.Module):
             "rank": rank,
             "lsrb_eps": lsrb_eps,
             "lsrb_position": lsrb_position,
+            "lsrb_residual": lsrb_residual,
             "global_residual": global_residual,
         }
         self.block_counts = {
@@ -437,7 +445,9 @@ class RLEDNet(nn.Module):
         self.global_residual = global_residual
         self.intro = nn.Conv2d(3, width, 3, padding=1)
         self.lsrb = (
-            LatentSubspaceReconstruction(width, rank, lsrb_eps) if lsrb_position in ("input", "both") else nn.Identity()
+            LatentSubspaceReconstruction(width, rank, lsrb_eps, residual=lsrb_residual)
+            if lsrb_position in ("input", "both")
+            else nn.Identity()
         )
         self.backbone = CSTNet(
             width,
@@ -448,6 +458,8 @@ class RLEDNet(nn.Module):
             head_dim,
             ffn_expansion,
             skip_rank=rank if lsrb_position in ("skips", "both") else None,
+            skip_eps=lsrb_eps,
+            skip_residual=lsrb_residual,
         )
         self.refine = FeatureRefineBlock(width, refine_blocks, window, head_dim, ffn_expansion)
         self.ending = nn.Conv2d(width, 3, 3, padding=1)
@@ -469,7 +481,7 @@ class RLEDNetNoLSRB(RLEDNet):
 
     def __init__(self, **kwargs: Any):
         super().__init__(lsrb_position="none", **kwargs)
-        del self.config["lsrb_position"]
+        del self.config["lsrb_position"], self.config["lsrb_residual"]
 
 
 def rlednet_optimizer(
