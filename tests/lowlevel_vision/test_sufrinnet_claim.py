@@ -1,0 +1,78 @@
+"""SufrinNet claim check, CI-sized (spec shared/papers/sufrinnet.md §5 and §6.15; vision-common §5.7).
+
+``SufrinNet(base_channels=8)`` (the quick suite's ``SufrinNet-c8``, paper depths [4, 4, 2, 2, 4], 369,799
+parameters) and its matched ``Monocular`` (width 14 with SufrinNet's block counts, 418,337 parameters) train
+with SufrinNet's official recipe (per view FR + 0.1 TV; Adam lr 2e-4, betas (0.5, 0.999); constant lr, since
+the official milestones are epochs >= 500), the same steps, batch, crops, data order and seed, on synthetic
+low-light stereo in the CI-sized setting vision-common §5.7 allows (disparity 1-6 px, ``heavy`` low light,
+32x64 crops); then they are scored on a fixed held-out set of 16 pairs of 64x128 (protocol ``rgb``). Every
+setting below was fixed before any result was seen; the thresholds are the spec's (§6.15: >= 0.15 dB over the
+matched MonoUNet on each view, >= 4 dB over the dark input on each view). Several minutes on 2 cores: ``slow``.
+Not yet completed in this setting (stopped after 32 CPU-minutes on a loaded machine, 2026-11-27); the margin
+over the Monocular is ``xfail`` on the GPU sweep's evidence.
+"""
+
+import pytest
+import torch
+
+from lab_common import seed_everything
+from lowlevel_vision.bench import sufrinnet_view_loss
+from lowlevel_vision.data.synthetic import SyntheticStereo
+from lowlevel_vision.evaluation import evaluate
+from lowlevel_vision.models.monocular import InputModel, Monocular
+from lowlevel_vision.models.sufrinnet import SUFRINNET_BETAS, SUFRINNET_LR, SufrinNet
+from lowlevel_vision.training import TrainConfig, Trainer
+
+pytestmark = pytest.mark.slow
+
+CHANNELS = 8
+STEPS, BATCH, CROP, DISPARITY, PRESET, SEED = 300, 8, (32, 64), (1, 6), "heavy", 0
+TEST_PAIRS, TEST_SIZE, TEST_SEED = 16, (64, 128), 1234
+MARGIN_OVER_MONOCULAR_DB = 0.15  # spec §6.15, on the left view and on the right view
+MARGIN_OVER_INPUT_DB = 4.0  # spec §6.15, on both views
+
+
+def official_adam(params, config: TrainConfig) -> torch.optim.Adam:
+    return torch.optim.Adam(params, lr=config.lr, betas=config.betas)
+
+
+def constant_lr(optimizer: torch.optim.Optimizer, config: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+
+
+def trained_metrics(build, train_set, test_set) -> dict[str, float]:
+    seed_everything(SEED)
+    model = build()
+    config = TrainConfig(steps=STEPS, batch_size=BATCH, lr=SUFRINNET_LR, betas=SUFRINNET_BETAS, seed=SEED, log_every=0)
+    Trainer(model, config, loss=sufrinnet_view_loss, optimizer=official_adam, scheduler=constant_lr).fit(train_set)
+    return evaluate(model.to(memory_format=torch.contiguous_format), test_set, "rgb").metrics
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, dict[str, float]]:
+    train_set = SyntheticStereo("lowlight", PRESET, STEPS * BATCH, CROP, SEED, fixed=False, disparity=DISPARITY)
+    test_set = SyntheticStereo("lowlight", PRESET, TEST_PAIRS, TEST_SIZE, TEST_SEED, fixed=True, disparity=DISPARITY)
+    builders = {
+        "SufrinNet": lambda: SufrinNet(base_channels=CHANNELS),
+        "Monocular": lambda: Monocular.matching(SufrinNet(base_channels=CHANNELS)),
+    }
+    scores = {name: trained_metrics(build, train_set, test_set) for name, build in builders.items()}
+    scores["Input"] = evaluate(InputModel(), test_set, "rgb").metrics
+    return scores
+
+
+@pytest.mark.parametrize("view", ["l", "r"])
+def test_sufrinnet_brightens_the_dark_input(results, view):
+    gain = results["SufrinNet"][f"psnr_{view}"] - results["Input"][f"psnr_{view}"]
+    assert gain >= MARGIN_OVER_INPUT_DB, results
+
+
+@pytest.mark.xfail(
+    reason="not expected to hold (GPU sweep on the quick suite's data, equal steps: SufrinNet-c8 3.6-5.4 dB below "
+    "its matched Monocular at 60-300 steps; the official design learns slowly, docs/lowlevel-vision.md, SufrinNet)",
+    strict=False,
+)
+@pytest.mark.parametrize("view", ["l", "r"])
+def test_sufrinnet_beats_the_matched_monocular_unet(results, view):
+    margin = results["SufrinNet"][f"psnr_{view}"] - results["Monocular"][f"psnr_{view}"]
+    assert margin >= MARGIN_OVER_MONOCULAR_DB, results
