@@ -49,3 +49,34 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def stereo_claim_scores():
+    """``score(task, builders, **trainer)``: train each builder with the CI-sized claim setting of
+    vision-common §5.7 (disparity 1-6 px, ``heavy`` preset, 32×64 crops, 300 steps of batch 8, seed 0) on
+    synthetic ``task`` ("rain" | "lowlight") and score it, with ``Input``, on 16 held-out pairs of 64×128
+    (seed 1234, protocol ``rgb``). ``trainer`` holds extra :class:`Trainer` arguments (loss, optimiser, ...)
+    and ``config`` extra :class:`TrainConfig` fields; every model sees the same data order and seed."""
+    from lab_common import seed_everything
+    from lowlevel_vision.data.synthetic import SyntheticStereo
+    from lowlevel_vision.evaluation import evaluate
+    from lowlevel_vision.models.monocular import InputModel
+    from lowlevel_vision.training import TrainConfig, Trainer
+
+    steps, batch, crop, disparity, seed = 300, 8, (32, 64), (1, 6), 0
+
+    def score(task: str, builders: dict, config: dict | None = None, **trainer) -> dict[str, dict[str, float]]:
+        train_set = SyntheticStereo(task, "heavy", steps * batch, crop, seed, fixed=False, disparity=disparity)
+        test_set = SyntheticStereo(task, "heavy", 16, (64, 128), 1234, fixed=True, disparity=disparity)
+        scores = {}
+        for name, build in builders.items():
+            seed_everything(seed)
+            model = build()
+            settings = TrainConfig(steps=steps, batch_size=batch, seed=seed, log_every=0, **(config or {}))
+            Trainer(model, settings, **trainer).fit(train_set)
+            scores[name] = evaluate(model.to(memory_format=torch.contiguous_format), test_set, "rgb").metrics
+        scores["Input"] = evaluate(InputModel(), test_set, "rgb").metrics
+        return scores
+
+    return score

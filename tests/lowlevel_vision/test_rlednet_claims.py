@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from lab_common import count_parameters, seed_everything
-from lowlevel_vision.bench import OracleExposure
+from lowlevel_vision.bench import RLEDNET_TINY, OracleExposure
 from lowlevel_vision.data.degrade import LowLight
 from lowlevel_vision.data.synthetic import LayeredStereoScenes
 from lowlevel_vision.losses import rlednet_loss
@@ -26,14 +26,7 @@ from lowlevel_vision.models.rlednet import RLEDNet, RLEDNetNoLSRB, rlednet_optim
 
 pytestmark = pytest.mark.slow
 
-TINY = {
-    "width": 16,
-    "enc_blocks": (1, 1, 1),
-    "middle_blocks": 1,
-    "dec_blocks": (1, 1, 1),
-    "refine_blocks": 1,
-    "rank": 8,
-}
+TINY = RLEDNET_TINY  # rled-net.md §2.6: 760,373 parameters
 STEPS, BATCH, LR, TRAIN_SCENES, TEST_SCENES = 200, 8, 1e-3, 64, 16
 
 

@@ -13,44 +13,25 @@ reason; docs/lowlevel-vision.md (StereoIRR, diagnosis) explains it: a true-dispa
 """
 
 import pytest
-import torch
 
-from lab_common import seed_everything
-from lowlevel_vision.data.synthetic import SyntheticStereo
-from lowlevel_vision.evaluation import evaluate
-from lowlevel_vision.models.monocular import InputModel, Monocular
+from lowlevel_vision.models.monocular import Monocular
 from lowlevel_vision.models.stereoirr import StereoIRR
-from lowlevel_vision.training import TrainConfig, Trainer
 
 pytestmark = pytest.mark.slow
 
 TINY = {"width": 16, "enc_blocks": (1, 1, 1), "middle_blocks": 1, "dec_blocks": (1, 1, 1)}
-STEPS, BATCH, CROP, DISPARITY, PRESET, SEED = 300, 8, (32, 64), (1, 6), "heavy", 0
-TEST_PAIRS, TEST_SIZE, TEST_SEED = 16, (64, 128), 1234
 MARGIN_OVER_MONOCULAR_DB = 0.15  # spec §6.13, on the left view and on the right view
 MARGIN_OVER_INPUT_DB = 2.0  # spec §6.13, on both views
 
 
-def trained_metrics(build, train_set, test_set) -> dict[str, float]:
-    seed_everything(SEED)
-    model = build()
-    config = TrainConfig(steps=STEPS, batch_size=BATCH, seed=SEED, log_every=0)
-    Trainer(model, config).fit(train_set)
-    return evaluate(model.to(memory_format=torch.contiguous_format), test_set, "rgb").metrics
-
-
 @pytest.fixture(scope="module")
-def results() -> dict[str, dict[str, float]]:
-    train_set = SyntheticStereo("rain", PRESET, STEPS * BATCH, CROP, SEED, fixed=False, disparity=DISPARITY)
-    test_set = SyntheticStereo("rain", PRESET, TEST_PAIRS, TEST_SIZE, TEST_SEED, fixed=True, disparity=DISPARITY)
+def results(stereo_claim_scores) -> dict[str, dict[str, float]]:
     builders = {
         "StereoIRR": lambda: StereoIRR(**TINY),
         "StereoIRR-noDMA": lambda: StereoIRR(**TINY, cross_view=False),
         "Monocular": lambda: Monocular.matching(StereoIRR(**TINY)),
     }
-    scores = {name: trained_metrics(build, train_set, test_set) for name, build in builders.items()}
-    scores["Input"] = evaluate(InputModel(), test_set, "rgb").metrics
-    return scores
+    return stereo_claim_scores("rain", builders)
 
 
 @pytest.mark.parametrize("view", ["l", "r"])

@@ -15,19 +15,14 @@ over the Monocular is ``xfail`` on the GPU sweep's evidence.
 import pytest
 import torch
 
-from lab_common import seed_everything
 from lowlevel_vision.bench import sufrinnet_view_loss
-from lowlevel_vision.data.synthetic import SyntheticStereo
-from lowlevel_vision.evaluation import evaluate
-from lowlevel_vision.models.monocular import InputModel, Monocular
+from lowlevel_vision.models.monocular import Monocular
 from lowlevel_vision.models.sufrinnet import SUFRINNET_BETAS, SUFRINNET_LR, SufrinNet
-from lowlevel_vision.training import TrainConfig, Trainer
+from lowlevel_vision.training import TrainConfig
 
 pytestmark = pytest.mark.slow
 
 CHANNELS = 8
-STEPS, BATCH, CROP, DISPARITY, PRESET, SEED = 300, 8, (32, 64), (1, 6), "heavy", 0
-TEST_PAIRS, TEST_SIZE, TEST_SEED = 16, (64, 128), 1234
 MARGIN_OVER_MONOCULAR_DB = 0.15  # spec §6.15, on the left view and on the right view
 MARGIN_OVER_INPUT_DB = 4.0  # spec §6.15, on both views
 
@@ -40,25 +35,14 @@ def constant_lr(optimizer: torch.optim.Optimizer, config: TrainConfig) -> torch.
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
 
 
-def trained_metrics(build, train_set, test_set) -> dict[str, float]:
-    seed_everything(SEED)
-    model = build()
-    config = TrainConfig(steps=STEPS, batch_size=BATCH, lr=SUFRINNET_LR, betas=SUFRINNET_BETAS, seed=SEED, log_every=0)
-    Trainer(model, config, loss=sufrinnet_view_loss, optimizer=official_adam, scheduler=constant_lr).fit(train_set)
-    return evaluate(model.to(memory_format=torch.contiguous_format), test_set, "rgb").metrics
-
-
 @pytest.fixture(scope="module")
-def results() -> dict[str, dict[str, float]]:
-    train_set = SyntheticStereo("lowlight", PRESET, STEPS * BATCH, CROP, SEED, fixed=False, disparity=DISPARITY)
-    test_set = SyntheticStereo("lowlight", PRESET, TEST_PAIRS, TEST_SIZE, TEST_SEED, fixed=True, disparity=DISPARITY)
+def results(stereo_claim_scores) -> dict[str, dict[str, float]]:
     builders = {
         "SufrinNet": lambda: SufrinNet(base_channels=CHANNELS),
         "Monocular": lambda: Monocular.matching(SufrinNet(base_channels=CHANNELS)),
     }
-    scores = {name: trained_metrics(build, train_set, test_set) for name, build in builders.items()}
-    scores["Input"] = evaluate(InputModel(), test_set, "rgb").metrics
-    return scores
+    official = {"loss": sufrinnet_view_loss, "optimizer": official_adam, "scheduler": constant_lr}
+    return stereo_claim_scores("lowlight", builders, {"lr": SUFRINNET_LR, "betas": SUFRINNET_BETAS}, **official)
 
 
 @pytest.mark.parametrize("view", ["l", "r"])
