@@ -44,7 +44,7 @@ from .evaluation import Evaluation, evaluate, views_of
 from .io import list_images, read_image, write_png
 from .losses import charbonnier_loss, frequency_l1, rlednet_loss, total_variation
 from .metrics import MetricAccumulator
-from .models import InputModel, Monocular, MonoUNet
+from .models import InputModel, Monocular, MonoUNet, StereoModel
 from .models.rlednet import RLEDNET_BETAS, RLEDNET_LR, RLEDNET_WEIGHT_DECAY
 from .models.sufrinnet import SUFRINNET_BETAS, SUFRINNET_LR
 from .perf import InferenceCase, measure_in_child
@@ -415,7 +415,7 @@ def inference_case(method: str, size: int, tiled: bool, ctx: BenchContext) -> Ca
     """Throughput and peak memory of ``method`` on a random ``size``×``size`` input (stereo: a pair), whole or
     tiled, measured in a fresh child process (:mod:`lowlevel_vision.perf`); weights are untrained (cost only)."""
     name, config = INFERENCE_MODELS[method]
-    stereo = name != "RLED-Net"
+    stereo = isinstance(MODELS.build(name, **config), StereoModel)
     case = InferenceCase(name, config, size, TILE[stereo] if tiled else None, overlap=32, repeats=1 if tiled else 2)
     measured = measure_in_child(case, str(ctx.device))
     memory_method = "CUDA max allocated" if ctx.device.type == "cuda" else "VmHWM of a fresh child process"

@@ -8,6 +8,7 @@ item). The parameters of an item are drawn once and shared by all its views (ste
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -35,7 +36,7 @@ def randint(bounds: tuple[int, int], generator: torch.Generator) -> int:
     return int(torch.randint(bounds[0], bounds[1] + 1, (1,), generator=generator))
 
 
-class Degradation:
+class Degradation(abc.ABC):
     """Batching and seeding shared by every degradation: subclasses implement :meth:`degrade_item`."""
 
     def __call__(self, *views: torch.Tensor, generator: torch.Generator | Sequence[torch.Generator]):
@@ -56,8 +57,9 @@ class Degradation:
         merged = {key: [p[key] for p in params] for key in params[0]}
         return degraded, merged
 
+    @abc.abstractmethod
     def degrade_item(self, views: list[torch.Tensor], generator: torch.Generator) -> tuple[list[torch.Tensor], dict]:
-        raise NotImplementedError
+        """Degrade one item's views (each (C, H, W)) with ``generator``; return them and the drawn parameters."""
 
 
 RAIN_PRESETS: dict[str, dict[str, Any]] = {

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 import torch
@@ -78,7 +79,7 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
     return F.pad(x, (0, -width % multiple, 0, -height % multiple))
 
 
-class StereoModel(nn.Module):
+class StereoModel(nn.Module, metaclass=abc.ABCMeta):
     """Base of the stereo models: ``forward(left, right) -> (out_left, out_right)``.
 
     Subclasses implement :meth:`forward_padded` on inputs whose H and W are multiples of
@@ -98,8 +99,9 @@ class StereoModel(nn.Module):
         )
         return out_l[..., :height, :width], out_r[..., :height, :width]
 
+    @abc.abstractmethod
     def forward_padded(self, left: torch.Tensor, right: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        raise NotImplementedError
+        """Restore views whose H and W are multiples of ``size_multiple``."""
 
 
 def split_views(left: torch.Tensor, right: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
