@@ -88,6 +88,16 @@ def test_same_seed_for_every_case(tmp_path):
     assert drawn[0] == drawn[1]
 
 
+def test_a_case_may_report_its_own_peak_memory(tmp_path):
+    """A case that measured its peak elsewhere (a child process) overrides the runner's high-water mark."""
+
+    def child_measured(ctx):
+        return CaseResult(metrics={}, peak_mem_mb=12345.0)
+
+    results = run_suite("lab-common", "quick", [BenchCase("A", "d", child_measured)], tmp_path)
+    assert results["records"][0]["cost"]["peak_mem_mb"] == 12345.0
+
+
 def test_validate_results_finds_schema_violations():
     bad = {
         "package": "x",

@@ -4,7 +4,7 @@ import kornia
 import pytest
 import torch
 
-from lowlevel_vision.losses import SufrinNetLoss, frequency_l1, sufrinnet_loss, total_variation
+from lowlevel_vision.losses import SufrinNetLoss, frequency_l1, sufrinnet_loss, sufrinnet_view_loss, total_variation
 
 # p = [[a, b], [c, d]]; its 2x2 DFT (rfftn over H, W keeps both columns) is real:
 # F00 = a+b+c+d, F01 = a-b+c-d, F10 = a+b-c-d, F11 = a-b-c+d; the 4 imaginary parts are 0.
@@ -53,3 +53,5 @@ def test_sufrinnet_objective_weights_tv_by_a_tenth_on_both_views():
     assert sufrinnet_loss(P, q, G, q).item() == pytest.approx(expected)
     assert SufrinNetLoss()((P, q), (G, q)).item() == pytest.approx(expected)
     assert sufrinnet_loss(P, q, G, q, tv_weight=0.0).item() == pytest.approx(18 / 8)
+    # One view's share (the quick suite trains the Monocular baselines on it): FR(P, G) + 0.1 TV(P).
+    assert sufrinnet_view_loss(P, G).item() == pytest.approx(18 / 8 + 0.1 * 4.0)

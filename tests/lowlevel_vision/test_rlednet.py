@@ -152,12 +152,31 @@ def test_lsrb_reconstruction_has_rank_k():
     assert torch.isfinite(lsrb(torch.zeros(1, 16, 8, 8))).all()
 
 
-def test_lsrb_options_reach_every_lsrb():
-    """``lsrb_eps`` and ``lsrb_residual`` (spec §2.2's flag) apply to the input LSRB and to the skip LSRBs."""
+def test_centred_lsrb_keeps_channel_means_and_spans_k_plus_constant():
+    """``center=True``: the basis maps have zero mean, X's channel means pass unchanged, the projection has
+    rank ≤ K + 1, and a signal in span{1, V} comes back unchanged."""
     torch.manual_seed(0)
-    model = RLEDNet(**MICRO, lsrb_position="both", lsrb_eps=1e-3, lsrb_residual=True)
+    lsrb = LatentSubspaceReconstruction(16, rank=4, center=True)
+    x = torch.randn(2, 16, 12, 10) + 3.0
+    basis = lsrb.basis(x)
+    torch.testing.assert_close(basis.mean(-1), torch.zeros(2, 4), rtol=0, atol=1e-6)
+    recon = lsrb.reconstruct(x)
+    torch.testing.assert_close(recon.mean((-2, -1)), x.mean((-2, -1)), rtol=0, atol=1e-5)
+    assert max(matrix_rank(recon[b]) for b in range(2)) <= 5
+    # Channel maps built from the constant map and the basis itself are reproduced.
+    in_span = 2.0 + torch.randn(2, 16, 4) @ basis
+    lsrb.basis = lambda _: basis  # fix the basis: the check concerns the projection, not the basis net
+    signal = in_span.view_as(x)
+    torch.testing.assert_close(lsrb.reconstruct(signal), signal, rtol=0, atol=1e-3)
+
+
+def test_lsrb_options_reach_every_lsrb():
+    """``lsrb_eps``, ``lsrb_residual`` (spec §2.2's flag) and ``lsrb_center`` apply to the input LSRB and to
+    the skip LSRBs."""
+    torch.manual_seed(0)
+    model = RLEDNet(**MICRO, lsrb_position="both", lsrb_eps=1e-3, lsrb_residual=True, lsrb_center=True)
     lsrbs = [m for m in model.modules() if isinstance(m, LatentSubspaceReconstruction)]
-    assert len(lsrbs) == 3 and all(m.eps == 1e-3 and m.residual for m in lsrbs)
+    assert len(lsrbs) == 3 and all(m.eps == 1e-3 and m.residual and m.center for m in lsrbs)
     assert n_params(model) == n_params(RLEDNet(**MICRO, lsrb_position="both"))  # the flag adds no parameters
     x = torch.randn(1, 8, 16, 16)
     with torch.no_grad():
@@ -221,6 +240,19 @@ def test_window_locality(shifted, pixel, box):
     inside = torch.zeros(16, 16, dtype=torch.bool)
     inside[box] = True
     assert changed[inside].sum() > 1 and not changed[~inside].any()
+
+
+def test_shift_alternation_across_the_network():
+    """Groups of one layer never shift under the spec's per-group alternation (§2.4); ``"network"`` shifts
+    every other layer in forward order (encoders, bottleneck, decoders from the deepest, FRB)."""
+    shifted = [layer.window_attention.shifted for layer in RLEDNet(**TINY).cst_layers()]
+    assert len(shifted) == 8 and not any(shifted)
+    model = RLEDNet(**TINY, shift_alternation="network")
+    assert [layer.window_attention.shifted for layer in model.cst_layers()] == [False, True] * 4
+    assert model.cst_layers()[4] is model.backbone.decoders[2][0]  # the deepest decoder follows the bottleneck
+    assert MODELS.build("RLED-Net", **model.config).config == model.config
+    with pytest.raises(ValueError, match="shift_alternation"):
+        RLEDNet(**TINY, shift_alternation="layer")
 
 
 # --- §6.6 channel attention and the two branches ----------------------------------------------------

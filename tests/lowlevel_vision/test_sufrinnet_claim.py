@@ -15,7 +15,7 @@ fails, as the GPU sweep predicted, and is ``xfail`` with that evidence.
 import pytest
 import torch
 
-from lowlevel_vision.bench import sufrinnet_view_loss
+from lowlevel_vision.losses import sufrinnet_view_loss
 from lowlevel_vision.models.monocular import Monocular
 from lowlevel_vision.models.sufrinnet import SUFRINNET_BETAS, SUFRINNET_LR, SufrinNet
 from lowlevel_vision.training import TrainConfig

@@ -67,7 +67,11 @@ class BenchContext:
 
 @dataclass
 class CaseResult:
-    """What a case returns: its metrics and the costs only it can measure."""
+    """What a case returns: its metrics and the costs only it can measure.
+
+    ``peak_mem_mb`` is for a case that measured its own peak memory (say, in a fresh child process); when
+    left ``None`` the runner records the high-water mark of the row itself.
+    """
 
     metrics: dict[str, float]
     train_s: float = 0.0
@@ -76,6 +80,7 @@ class CaseResult:
     throughput: float = 0.0
     throughput_unit: str = ""
     config: dict[str, Any] = field(default_factory=dict)
+    peak_mem_mb: float | None = None
 
 
 @dataclass
@@ -232,7 +237,7 @@ def run_case(case: BenchCase, ctx: BenchContext) -> dict[str, Any]:
         "train_s": float(result.train_s),
         "eval_s": float(result.eval_s),
         "wall_s": float(wall),
-        "peak_mem_mb": float(peak_memory_mb(ctx.device)),
+        "peak_mem_mb": float(peak_memory_mb(ctx.device) if result.peak_mem_mb is None else result.peak_mem_mb),
         "params": int(result.params),
         "throughput": float(result.throughput),
         "throughput_unit": result.throughput_unit,

@@ -24,6 +24,7 @@ __all__ = [
     "psnr_loss",
     "stereoirr_loss",
     "sufrinnet_loss",
+    "sufrinnet_view_loss",
     "total_variation",
 ]
 
@@ -53,6 +54,11 @@ def total_variation(pred: torch.Tensor) -> torch.Tensor:
     return vertical + horizontal
 
 
+def sufrinnet_view_loss(pred: torch.Tensor, gt: torch.Tensor, tv_weight: float = 0.1) -> torch.Tensor:
+    """One view's share of the SufrinNet objective: ``FR(p, g) + tv_weight · TV(p)`` (spec §3)."""
+    return frequency_l1(pred, gt) + tv_weight * total_variation(pred)
+
+
 def sufrinnet_loss(
     out_left: torch.Tensor,
     out_right: torch.Tensor,
@@ -61,8 +67,7 @@ def sufrinnet_loss(
     tv_weight: float = 0.1,
 ) -> torch.Tensor:
     """SufrinNet objective (spec §3): ``FR(L) + FR(R) + tv_weight * (TV(out_L) + TV(out_R))``, tv_weight 0.1."""
-    fidelity = frequency_l1(out_left, gt_left) + frequency_l1(out_right, gt_right)
-    return fidelity + tv_weight * (total_variation(out_left) + total_variation(out_right))
+    return sufrinnet_view_loss(out_left, gt_left, tv_weight) + sufrinnet_view_loss(out_right, gt_right, tv_weight)
 
 
 class SufrinNetLoss(nn.Module):

@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 LSRB_POSITIONS = ("input", "skips", "both", "none")
+SHIFT_ALTERNATIONS = ("group", "network")
 MASK_VALUE = -100.0  # Swin's additive score for token pairs from different shifted regions.
 
 # Training recipe (spec §3, assumed).
@@ -93,12 +94,27 @@ class LatentSubspaceReconstruction(nn.Module):
     ``V = normalize(Conv1×1(C→K)(LReLU(Conv3×3(LReLU(Conv3×3(X))))))`` gives K unit-norm basis maps; every
     channel map of X is projected onto their span (:func:`subspace_project`), then mixed by a 1×1 conv.
     ``residual=True`` adds the input back (not the default). LSRB(32, 16) has 20,080 parameters.
+
+    ``center=True`` (ours, not in the spec; default False) removes the spatial mean of the basis maps before
+    normalising them and of X's channel maps before projecting, and adds X's means back: X̂ = m + P_V(X − m).
+    Without it, the raw maps share a large common mean, so their unit vectors point almost the same way
+    (the Gram matrix has one dominant eigenvalue) and the projection keeps little more than one direction;
+    centred, the basis spans K directions orthogonal to the constant map, which is kept exactly (rank ≤ K + 1).
     """
 
-    def __init__(self, channels: int, rank: int = 16, eps: float = 1e-4, slope: float = 0.2, residual: bool = False):
+    def __init__(
+        self,
+        channels: int,
+        rank: int = 16,
+        eps: float = 1e-4,
+        slope: float = 0.2,
+        residual: bool = False,
+        center: bool = False,
+    ):
         super().__init__()
         self.eps = eps
         self.residual = residual
+        self.center = center
         self.basis_net = nn.Sequential(
             nn.Conv2d(channels, channels, 3, padding=1),
             nn.LeakyReLU(slope),
@@ -109,12 +125,21 @@ class LatentSubspaceReconstruction(nn.Module):
         self.project = nn.Conv2d(channels, channels, 1)
 
     def basis(self, x: torch.Tensor) -> torch.Tensor:
-        """The (B, K, H·W) basis, each map of unit L2 norm (an all-zero map stays zero)."""
-        return F.normalize(self.basis_net(x).flatten(2), dim=-1)
+        """The (B, K, H·W) basis, each map of unit L2 norm (an all-zero map stays zero; centred first if
+        :attr:`center`)."""
+        maps = self.basis_net(x).flatten(2)
+        if self.center:
+            maps = maps - maps.mean(-1, keepdim=True)
+        return F.normalize(maps, dim=-1)
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """The projection X̂ before the output 1×1 conv: rank ≤ K as a C×(H·W) matrix."""
-        return subspace_project(x, self.basis(x).view(x.shape[0], -1, *x.shape[2:]), self.eps)
+        """The projection X̂ before the output 1×1 conv: rank ≤ K (≤ K + 1 if :attr:`center`) as a C×(H·W)
+        matrix."""
+        basis = self.basis(x).view(x.shape[0], -1, *x.shape[2:])
+        if not self.center:
+            return subspace_project(x, basis, self.eps)
+        mean = x.mean((-2, -1), keepdim=True)
+        return mean + subspace_project(x - mean, basis, self.eps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.project(self.reconstruct(x))
@@ -300,11 +325,10 @@ def cst_group(channels: int, count: int, window: int, head_dim: int, ffn_expansi
 class CSTNet(nn.Module):
     """U-shaped CSTNet (paper: U shape of CST layers; layout assumed, spec §2.4).
 
-    Level i (c = C·2^i): ``enc_blocks[i]`` CST(c) → skip (optionally through an LSRB(c, skip_rank) with
-    ridge ``skip_eps`` and ``skip_residual``) →
-    Conv4×4 stride 2 (c→2c); bottleneck ``middle_blocks`` CST(C·2^L); decoder: ConvTranspose2×2 stride 2
-    (2c→c) → cat[up, skip] → Conv1×1(2c→c) → ``dec_blocks[i]`` CST(c). H, W must be multiples of
-    window·2^L.
+    Level i (c = C·2^i): ``enc_blocks[i]`` CST(c) → skip (through ``LatentSubspaceReconstruction(c,
+    **skip_lsrb)`` when ``skip_lsrb`` is given) → Conv4×4 stride 2 (c→2c); bottleneck ``middle_blocks``
+    CST(C·2^L); decoder: ConvTranspose2×2 stride 2 (2c→c) → cat[up, skip] → Conv1×1(2c→c) →
+    ``dec_blocks[i]`` CST(c). H, W must be multiples of window·2^L.
     """
 
     def __init__(
@@ -316,9 +340,7 @@ class CSTNet(nn.Module):
         window: int = 8,
         head_dim: int = 32,
         ffn_expansion: float = 2.66,
-        skip_rank: int | None = None,
-        skip_eps: float = 1e-4,
-        skip_residual: bool = False,
+        skip_lsrb: dict[str, Any] | None = None,
     ):
         super().__init__()
         if len(enc_blocks) != len(dec_blocks):
@@ -328,8 +350,7 @@ class CSTNet(nn.Module):
             cst_group(c, n, window, head_dim, ffn_expansion) for c, n in zip(widths, enc_blocks, strict=True)
         )
         self.skip_lsrbs = nn.ModuleList(
-            LatentSubspaceReconstruction(c, skip_rank, skip_eps, residual=skip_residual) if skip_rank else nn.Identity()
-            for c in widths
+            LatentSubspaceReconstruction(c, **skip_lsrb) if skip_lsrb is not None else nn.Identity() for c in widths
         )
         self.downs = nn.ModuleList(nn.Conv2d(c, 2 * c, 4, stride=2, padding=1) for c in widths)
         self.middle = cst_group(2 * widths[-1], middle_blocks, window, head_dim, ffn_expansion)
@@ -338,6 +359,10 @@ class CSTNet(nn.Module):
         self.decoders = nn.ModuleList(
             cst_group(c, n, window, head_dim, ffn_expansion) for c, n in zip(widths, dec_blocks, strict=True)
         )
+
+    def groups_in_order(self) -> list[nn.Sequential]:
+        """The CST groups in the order the forward pass runs them: encoders, bottleneck, decoders."""
+        return [*self.encoders, self.middle, *reversed(self.decoders)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         skips = []
@@ -393,6 +418,11 @@ class RLEDNet(nn.Module):
         rank: K, the LSRB subspace rank (16). lsrb_eps: ridge of the subspace solve (1e-4).
         lsrb_position: ``"input" | "skips" | "both" | "none"``. lsrb_residual: every LSRB adds its input
             back, ``X + Conv1×1(X̂)`` (spec §2.2's flag; default False: the projection replaces X).
+            lsrb_center: every LSRB projects mean-removed maps (ours, see
+            :class:`LatentSubspaceReconstruction`; default False).
+        shift_alternation: ``"group"`` (spec §2.4: odd layers of each group are shifted, so groups of one
+            layer never shift) or ``"network"`` (ours: every other CST layer in forward order, across
+            groups and the FRB, is shifted).
         global_residual: add the padded input.
 
     Parameters: default 5,006,523; ``lsrb_position="none"`` 4,986,443; tiny (C=16, (1,1,1), 1, (1,1,1),
@@ -413,11 +443,15 @@ class RLEDNet(nn.Module):
         lsrb_eps: float = 1e-4,
         lsrb_position: str = "input",
         lsrb_residual: bool = False,
+        lsrb_center: bool = False,
+        shift_alternation: str = "group",
         global_residual: bool = True,
     ):
         super().__init__()
         if lsrb_position not in LSRB_POSITIONS:
             raise ValueError(f"lsrb_position must be one of {LSRB_POSITIONS}, got {lsrb_position!r}")
+        if shift_alternation not in SHIFT_ALTERNATIONS:
+            raise ValueError(f"shift_alternation must be one of {SHIFT_ALTERNATIONS}, got {shift_alternation!r}")
         if window % 2:
             raise ValueError(f"window must be even (shift M/2), got {window}")
         self.config: dict[str, Any] = {
@@ -433,6 +467,8 @@ class RLEDNet(nn.Module):
             "lsrb_eps": lsrb_eps,
             "lsrb_position": lsrb_position,
             "lsrb_residual": lsrb_residual,
+            "lsrb_center": lsrb_center,
+            "shift_alternation": shift_alternation,
             "global_residual": global_residual,
         }
         self.block_counts = {
@@ -444,11 +480,8 @@ class RLEDNet(nn.Module):
         self.size_multiple = window * 2 ** len(enc_blocks)
         self.global_residual = global_residual
         self.intro = nn.Conv2d(3, width, 3, padding=1)
-        self.lsrb = (
-            LatentSubspaceReconstruction(width, rank, lsrb_eps, residual=lsrb_residual)
-            if lsrb_position in ("input", "both")
-            else nn.Identity()
-        )
+        lsrb = {"rank": rank, "eps": lsrb_eps, "residual": lsrb_residual, "center": lsrb_center}
+        self.lsrb = LatentSubspaceReconstruction(width, **lsrb) if lsrb_position in ("input", "both") else nn.Identity()
         self.backbone = CSTNet(
             width,
             enc_blocks,
@@ -457,12 +490,17 @@ class RLEDNet(nn.Module):
             window,
             head_dim,
             ffn_expansion,
-            skip_rank=rank if lsrb_position in ("skips", "both") else None,
-            skip_eps=lsrb_eps,
-            skip_residual=lsrb_residual,
+            skip_lsrb=lsrb if lsrb_position in ("skips", "both") else None,
         )
         self.refine = FeatureRefineBlock(width, refine_blocks, window, head_dim, ffn_expansion)
         self.ending = nn.Conv2d(width, 3, 3, padding=1)
+        if shift_alternation == "network":
+            for index, layer in enumerate(self.cst_layers()):
+                layer.window_attention.shifted = index % 2 == 1
+
+    def cst_layers(self) -> list[CSTLayer]:
+        """Every CST layer in forward order (CSTNet's groups, then the FRB's)."""
+        return [layer for group in (*self.backbone.groups_in_order(), self.refine.body) for layer in group]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != 3:
@@ -481,7 +519,8 @@ class RLEDNetNoLSRB(RLEDNet):
 
     def __init__(self, **kwargs: Any):
         super().__init__(lsrb_position="none", **kwargs)
-        del self.config["lsrb_position"], self.config["lsrb_residual"]
+        for key in ("lsrb_position", "lsrb_residual", "lsrb_center"):
+            del self.config[key]
 
 
 def rlednet_optimizer(
