@@ -471,11 +471,12 @@ PAPER_NOTES = """
 
 - Inference cost of every method as shipped (`INFERENCE_MODELS`: default configurations, untrained weights,
   fp32, batch 1, random inputs): `inference-{whole}x{whole}` runs one image (stereo methods: a pair) whole,
-  `tiled-{tiled}x{tiled}` restores a {tiled}x{tiled} image (stereo: pair) through `tiled_forward` in 256-row strips
-  (full width for the stereo models, whose cross-view attention runs along whole rows; 256x256 tiles for
-  the Monocular), overlap 32. Each row runs in a fresh child process: `peak MiB` is that process's own
-  high-water mark (CPU: `VmHWM`; CUDA: peak allocated), `under_3gb` = 1 below 3 GiB; `eval s` is the fastest
-  timed pass after a warm-up on one tile (whole rows: on the image, best of 2).
+  `tiled-{tiled}x{tiled}` restores a {tiled}x{tiled} image (stereo: pair) through `tiled_forward`, overlap 32, in
+  256-row full-width strips for the stereo models (the cross-view attention runs along whole rows; the
+  Monocular restores both views) and 256x256 tiles for the single-image RLED-Net.
+- Each row runs in a fresh child process: `peak MiB` is that process's own high-water mark (CPU: `VmHWM`,
+  which includes the ~0.5 GiB of Python with torch loaded; CUDA: peak allocated), `under_3gb` = 1 below
+  3 GiB; `eval s` is the fastest timed pass after a warm-up on one tile (whole rows: best of 2).
 - `throughput` counts the megapixels of every view. Training costs and accuracy are in the `quick` suite.
 
 ## Claims
