@@ -51,6 +51,17 @@ def _one_thread():
     torch.set_num_threads(previous)
 
 
+@pytest.fixture
+def psnr_gain():
+    """``gain(scores, method, reference, view)``: PSNR of ``method`` minus ``reference``'s on view ``"l"`` or
+    ``"r"``, from the scores :func:`stereo_claim_scores` returns."""
+
+    def gain(scores: dict[str, dict[str, float]], method: str, reference: str, view: str) -> float:
+        return scores[method][f"psnr_{view}"] - scores[reference][f"psnr_{view}"]
+
+    return gain
+
+
 @pytest.fixture(scope="module")
 def stereo_claim_scores():
     """``score(task, builders, **trainer)``: train each builder with the CI-sized claim setting of

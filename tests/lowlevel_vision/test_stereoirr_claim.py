@@ -35,9 +35,8 @@ def results(stereo_claim_scores) -> dict[str, dict[str, float]]:
 
 
 @pytest.mark.parametrize("view", ["l", "r"])
-def test_stereoirr_improves_on_the_rainy_input(results, view):
-    gain = results["StereoIRR"][f"psnr_{view}"] - results["Input"][f"psnr_{view}"]
-    assert gain >= MARGIN_OVER_INPUT_DB, results
+def test_stereoirr_improves_on_the_rainy_input(results, psnr_gain, view):
+    assert psnr_gain(results, "StereoIRR", "Input", view) >= MARGIN_OVER_INPUT_DB, results
 
 
 @pytest.mark.xfail(
@@ -46,9 +45,8 @@ def test_stereoirr_improves_on_the_rainy_input(results, view):
     strict=False,
 )
 @pytest.mark.parametrize("view", ["l", "r"])
-def test_stereoirr_beats_the_matched_monocular_unet(results, view):
-    margin = results["StereoIRR"][f"psnr_{view}"] - results["Monocular"][f"psnr_{view}"]
-    assert margin >= MARGIN_OVER_MONOCULAR_DB, results
+def test_stereoirr_beats_the_matched_monocular_unet(results, psnr_gain, view):
+    assert psnr_gain(results, "StereoIRR", "Monocular", view) >= MARGIN_OVER_MONOCULAR_DB, results
 
 
 def test_stereoirr_beats_its_no_dma_ablation(results):

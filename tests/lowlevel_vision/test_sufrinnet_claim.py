@@ -13,12 +13,10 @@ fails, as the GPU sweep predicted, and is ``xfail`` with that evidence.
 """
 
 import pytest
-import torch
 
-from lowlevel_vision.losses import sufrinnet_view_loss
+from lowlevel_vision.bench import SUFRINNET_RECIPE
 from lowlevel_vision.models.monocular import Monocular
-from lowlevel_vision.models.sufrinnet import SUFRINNET_BETAS, SUFRINNET_LR, SufrinNet
-from lowlevel_vision.training import TrainConfig
+from lowlevel_vision.models.sufrinnet import SufrinNet
 
 pytestmark = pytest.mark.slow
 
@@ -27,28 +25,19 @@ MARGIN_OVER_MONOCULAR_DB = 0.15  # spec §6.15, on the left view and on the righ
 MARGIN_OVER_INPUT_DB = 4.0  # spec §6.15, on both views
 
 
-def official_adam(params, config: TrainConfig) -> torch.optim.Adam:
-    return torch.optim.Adam(params, lr=config.lr, betas=config.betas)
-
-
-def constant_lr(optimizer: torch.optim.Optimizer, config: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-
-
 @pytest.fixture(scope="module")
 def results(stereo_claim_scores) -> dict[str, dict[str, float]]:
     builders = {
         "SufrinNet": lambda: SufrinNet(base_channels=CHANNELS),
         "Monocular": lambda: Monocular.matching(SufrinNet(base_channels=CHANNELS)),
     }
-    official = {"loss": sufrinnet_view_loss, "optimizer": official_adam, "scheduler": constant_lr}
-    return stereo_claim_scores("lowlight", builders, {"lr": SUFRINNET_LR, "betas": SUFRINNET_BETAS}, **official)
+    official = {"lr": SUFRINNET_RECIPE.lr, "betas": SUFRINNET_RECIPE.betas}  # per view FR + 0.1 TV, Adam, constant
+    return stereo_claim_scores("lowlight", builders, official, **SUFRINNET_RECIPE.trainer_options())
 
 
 @pytest.mark.parametrize("view", ["l", "r"])
-def test_sufrinnet_brightens_the_dark_input(results, view):
-    gain = results["SufrinNet"][f"psnr_{view}"] - results["Input"][f"psnr_{view}"]
-    assert gain >= MARGIN_OVER_INPUT_DB, results
+def test_sufrinnet_brightens_the_dark_input(results, psnr_gain, view):
+    assert psnr_gain(results, "SufrinNet", "Input", view) >= MARGIN_OVER_INPUT_DB, results
 
 
 @pytest.mark.xfail(
@@ -57,6 +46,5 @@ def test_sufrinnet_brightens_the_dark_input(results, view):
     strict=False,
 )
 @pytest.mark.parametrize("view", ["l", "r"])
-def test_sufrinnet_beats_the_matched_monocular_unet(results, view):
-    margin = results["SufrinNet"][f"psnr_{view}"] - results["Monocular"][f"psnr_{view}"]
-    assert margin >= MARGIN_OVER_MONOCULAR_DB, results
+def test_sufrinnet_beats_the_matched_monocular_unet(results, psnr_gain, view):
+    assert psnr_gain(results, "SufrinNet", "Monocular", view) >= MARGIN_OVER_MONOCULAR_DB, results

@@ -44,12 +44,12 @@ from .evaluation import Evaluation, evaluate, views_of
 from .io import list_images, read_image, write_png
 from .losses import charbonnier_loss, rlednet_loss, sufrinnet_view_loss
 from .metrics import MetricAccumulator
-from .models import InputModel, Monocular, MonoUNet, StereoModel
+from .models import InputModel, Monocular, MonoUNet
 from .models.rlednet import RLEDNET_BETAS, RLEDNET_LR, RLEDNET_WEIGHT_DECAY
 from .models.sufrinnet import SUFRINNET_BETAS, SUFRINNET_LR
 from .perf import InferenceCase, measure_in_child
 from .registry import MODELS
-from .training import TrainConfig, Trainer
+from .training import TrainConfig, Trainer, constant_lr
 
 PACKAGE = "lowlevel-vision"
 PROTOCOL = "rgb"
@@ -103,23 +103,14 @@ class Recipe:
             log_every=0,
             protocol=PROTOCOL,
         )
-        return Trainer(
-            model,
-            config,
-            loss=self.loss,
-            device=ctx.device,
-            model_name=name,
-            optimizer=self._optimizer,
-            scheduler=None if self.cosine else _constant_lr,
-            quiet=ctx.quiet,
-        )
+        return Trainer(model, config, device=ctx.device, model_name=name, quiet=ctx.quiet, **self.trainer_options())
+
+    def trainer_options(self) -> dict[str, Callable]:
+        """The :class:`Trainer` arguments of this recipe: ``loss``, ``optimizer`` and ``scheduler``."""
+        return {"loss": self.loss, "optimizer": self._optimizer, "scheduler": None if self.cosine else constant_lr}
 
     def _optimizer(self, params, config: TrainConfig) -> torch.optim.Optimizer:
         return self.optimizer(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
-
-
-def _constant_lr(optimizer: torch.optim.Optimizer, config: TrainConfig):
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
 
 
 def nafnet_recipe() -> Recipe:
@@ -404,15 +395,13 @@ INFERENCE_MODELS = {
     "SufrinNet": ("SufrinNet", {}),
     "RLED-Net": ("RLED-Net", {}),
 }
-TILE = {True: (256, None), False: (256, 256)}  # stereo: full-width strips (epipolar attention); mono: squares
 
 
 def inference_case(method: str, size: int, tiled: bool, ctx: BenchContext) -> CaseResult:
     """Throughput and peak memory of ``method`` on a random ``size``×``size`` input (stereo: a pair), whole or
     tiled, measured in a fresh child process (:mod:`lowlevel_vision.perf`); weights are untrained (cost only)."""
     name, config = INFERENCE_MODELS[method]
-    stereo = isinstance(MODELS.build(name, **config), StereoModel)
-    case = InferenceCase(name, config, size, TILE[stereo] if tiled else None, overlap=32, repeats=1 if tiled else 2)
+    case = InferenceCase(name, config, size, tiled, overlap=32, repeats=1 if tiled else 2)
     measured = measure_in_child(case, str(ctx.device))
     memory_method = "CUDA max allocated" if ctx.device.type == "cuda" else "VmHWM of a fresh child process"
     return CaseResult(
@@ -422,7 +411,7 @@ def inference_case(method: str, size: int, tiled: bool, ctx: BenchContext) -> Ca
         params=int(measured["params"]),
         throughput=measured["mpix_s"],
         throughput_unit="Mpix/s",
-        config={**asdict(case), "views": measured["views"], "memory_method": memory_method},
+        config={**asdict(case), "tile": measured["tile"], "views": measured["views"], "memory_method": memory_method},
     )
 
 

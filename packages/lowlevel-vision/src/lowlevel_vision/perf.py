@@ -21,44 +21,48 @@ import torch
 
 from .models import StereoModel
 from .registry import MODELS
-from .tiling import tiled_forward
+from .tiling import default_tile, tiled_forward
 
 
 @dataclass(frozen=True)
 class InferenceCase:
     """One measurement: model ``name`` built with ``config`` on a ``size``×``size`` input (both views when stereo).
 
-    ``tile=None`` runs the whole image at once; otherwise tiles of ``tile`` (``None`` = full extent on that
-    axis) with ``overlap`` pixels, as :func:`~lowlevel_vision.tiling.tiled_forward` does.
+    ``tiled=False`` runs the whole image at once; otherwise :func:`~lowlevel_vision.tiling.tiled_forward`
+    restores it in tiles of ``tile`` (``None``: its default for the number of views; ``None`` in a dimension:
+    the full extent) with ``overlap`` pixels.
     """
 
     name: str
     config: dict[str, Any] = field(default_factory=dict)
     size: int = 512
+    tiled: bool = False
     tile: tuple[int | None, int | None] | None = None
     overlap: int = 32
     repeats: int = 2
 
 
-def measure_inference(case: InferenceCase, device: str | torch.device = "cpu") -> dict[str, float]:
+def measure_inference(case: InferenceCase, device: str | torch.device = "cpu") -> dict[str, Any]:
     """Seconds per forward (the fastest of ``repeats`` after a warm-up on one tile or the whole image),
-    megapixels per second over all views, and peak memory in MiB (CUDA: max allocated; CPU: ``VmHWM``)."""
+    megapixels per second over all views, peak memory in MiB (CUDA: max allocated; CPU: ``VmHWM``), the
+    number of views, the tile used (``None``: whole) and the parameter count."""
     device = torch.device(device)
     torch.manual_seed(0)
     model = MODELS.build(case.name, **case.config).to(device).eval()
     count = 2 if isinstance(model, StereoModel) else 1
     views = [torch.rand(1, 3, case.size, case.size, device=device) for _ in range(count)]
+    tile = (case.tile or default_tile(count)) if case.tiled else None
 
     def forward(inputs: list[torch.Tensor]) -> None:
-        if case.tile is None:
+        if tile is None:
             model(*inputs)
         else:
-            tiled_forward(model, *inputs, tile=case.tile, overlap=case.overlap)
+            tiled_forward(model, *inputs, tile=tile, overlap=case.overlap)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
 
     with torch.no_grad():
-        forward(_warm_up_views(views, case.tile))
+        forward(_warm_up_views(views, tile))
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         seconds = []
@@ -72,6 +76,7 @@ def measure_inference(case: InferenceCase, device: str | torch.device = "cpu") -
         "mpix_s": len(views) * case.size**2 / 1e6 / best,
         "peak_mb": _peak_mb(device),
         "views": len(views),
+        "tile": tile,
         "params": sum(p.numel() for p in model.parameters()),
     }
 
@@ -92,7 +97,7 @@ def _peak_mb(device: torch.device) -> float:
         return next(int(line.split()[1]) / 1024 for line in handle if line.startswith("VmHWM:"))
 
 
-def measure_in_child(case: InferenceCase, device: str = "cpu", threads: int | None = None) -> dict[str, float]:
+def measure_in_child(case: InferenceCase, device: str = "cpu", threads: int | None = None) -> dict[str, Any]:
     """:func:`measure_inference` in a fresh interpreter (same thread count as the caller unless ``threads``)."""
     code = (
         "import json, sys, torch; from lowlevel_vision.perf import InferenceCase, measure_inference; "

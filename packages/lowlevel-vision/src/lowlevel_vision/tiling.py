@@ -22,6 +22,12 @@ STEREO_DEFAULT_TILE = (256, None)
 MONO_DEFAULT_TILE = (256, 256)
 
 
+def default_tile(views: int) -> tuple[int, int | None]:
+    """The tile :func:`tiled_forward` uses when given none: full-width strips for a stereo pair (cross-view
+    attention needs the whole epipolar row), squares for a single view."""
+    return STEREO_DEFAULT_TILE if views == 2 else MONO_DEFAULT_TILE
+
+
 def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
     """Start positions along one axis (the last snapped to ``size − tile``)."""
     if tile >= size:
@@ -75,7 +81,7 @@ def tiled_forward(
     if len({tuple(v.shape[-2:]) for v in views}) != 1:
         raise ValueError(f"all views must share one size, got {[tuple(v.shape) for v in views]}")
     height, width = views[0].shape[-2:]
-    tile = tile or (STEREO_DEFAULT_TILE if len(views) == 2 else MONO_DEFAULT_TILE)
+    tile = tile or default_tile(len(views))
     tile_h, tile_w = min(tile[0] or height, height), min(tile[1] or width, width)
     if len(views) == 2 and tile_w < width and overlap < 64:
         log.warning("tiling the width of a stereo pair with overlap %d < 64 px may cut correspondences", overlap)

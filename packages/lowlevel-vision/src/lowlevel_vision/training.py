@@ -83,6 +83,11 @@ def default_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig):
     return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, config.steps), eta_min=config.min_lr)
 
 
+def constant_lr(optimizer: torch.optim.Optimizer, config: TrainConfig):
+    """A scheduler that keeps the learning rate (for short runs of a recipe whose decay comes much later)."""
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+
+
 class Trainer:
     """Train a stereo or mono restoration model with checkpoints, exact resume and a non-finite guard.
 
